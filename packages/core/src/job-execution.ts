@@ -245,7 +245,7 @@ function progressReporter(
   index: number,
   deps: ExecutionDeps,
 ): (fraction: number, note?: string) => void {
-  let lastAt = 0
+  let lastAt = Number.NEGATIVE_INFINITY
   let lastNote: string | undefined
   return (fraction, note) => {
     const clamped = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0

@@ -1,5 +1,5 @@
 // The embedded job store: a folder per job with its state written atomically, so jobs survive crashes.
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
+import { readdir, readFile, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { writeFileAtomic } from './atomic-write.js'
 import { PacsflowError } from './errors.js'
@@ -70,8 +70,14 @@ export function fileJobStore(dir: string, options: FileJobStoreOptions = {}): Jo
     get: read,
     save: write,
     async list(filter: JobFilter = {}) {
-      await mkdir(root, { recursive: true })
-      const entries = await readdir(root, { withFileTypes: true })
+      let entries
+      try {
+        entries = await readdir(root, { withFileTypes: true })
+      } catch (error) {
+        // No folder yet: no job was ever created.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+        throw error
+      }
       const records = await Promise.all(
         entries
           .filter((entry) => entry.isDirectory() && jobIdPattern.test(entry.name))

@@ -1,0 +1,44 @@
+// The shape of a `pacsflow` subcommand: parsed options in, an exit code out, all output through `io`.
+import type { ParseArgsConfig } from 'node:util'
+
+/** Where a command reads and writes; tests pass their own. */
+export interface CliIo {
+  readonly stdout: (text: string) => void
+  readonly stderr: (text: string) => void
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly cwd: string
+  /** Whether stdout is a terminal (progress bars there, plain lines elsewhere). */
+  readonly isTty: boolean
+}
+
+export type CommandOptions = NonNullable<ParseArgsConfig['options']>
+
+/** Values of parsed options, typed loosely: each command checks its own. */
+export interface ParsedArgs {
+  readonly values: Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>
+  readonly positionals: readonly string[]
+}
+
+export interface Command {
+  /** One word, as typed after `pacsflow`. */
+  readonly name: string
+  /** One line for `pacsflow --help`. */
+  readonly summary: string
+  /** The full `--help` text after the usage line. */
+  readonly help: string
+  /** The usage line, e.g. `pacsflow jobs list --store <dir>`. */
+  readonly usage: string
+  readonly options: CommandOptions
+  /** Returns the process exit code. Throw `UsageError` for bad arguments. */
+  run(args: ParsedArgs, io: CliIo): Promise<number>
+}
+
+/** Identity helper for writing a command with checked fields. */
+export function defineCommand(command: Command): Command {
+  return command
+}
+
+/** Bad command-line arguments: printed with the command's usage, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError'
+}

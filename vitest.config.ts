@@ -2,6 +2,7 @@
 // workspace imports to TypeScript sources (the "source" export condition).
 import { readdirSync, existsSync } from 'node:fs'
 import { defineConfig } from 'vitest/config'
+import SummaryReporter from './vitest.summary-reporter.js'
 
 const packages = readdirSync(new URL('./packages/', import.meta.url), { withFileTypes: true })
   .filter((entry) => entry.isDirectory() && existsSync(`packages/${entry.name}/package.json`))
@@ -24,6 +25,7 @@ export default defineConfig({
         },
       },
     })),
+    reporters: ['default', new SummaryReporter()],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

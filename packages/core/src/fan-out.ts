@@ -14,7 +14,8 @@ import {
   type StageOutput,
 } from './stage.js'
 
-type UnionToIntersection<U> = (U extends unknown ? (arg: U) => void : never) extends (arg: infer I) => void
+/** Turns a union of inputs into their intersection (what every branch accepts). */
+export type UnionToIntersection<U> = (U extends unknown ? (arg: U) => void : never) extends (arg: infer I) => void
   ? I
   : never
 

@@ -1,5 +1,5 @@
 // The error codes of @pacsflow/imaging, merged into the SDK's one PacsflowErrorCode union.
-
+import type { PacsflowErrorCode } from '@pacsflow/core'
 declare module '@pacsflow/core' {
   interface PacsflowErrorCodes {
     /** The file is not DICOM Part 10 (no `DICM` at byte 128, or unparsable). */
@@ -33,4 +33,5 @@ declare module '@pacsflow/core' {
   }
 }
 
-export {}
+/** Every code this package raises. */
+export type ImagingErrorCode = Extract<PacsflowErrorCode, `DICOM_${string}` | `NIFTI_${string}` | `SLICE_${string}` | `SELECTION_${string}` | "UID_INVALID" | "SERIES_INCONSISTENT" | "GANTRY_TILT">

@@ -1,4 +1,55 @@
 // @pacsflow/imaging: the medical data model of pacsflow (DICOM index, grouping, selection, NIfTI, geometry, conversion).
 import './errors.js'
 
+export type { ImagingErrorCode } from './errors.js'
 export type { ComplexComponent, DicomFrame, DicomInstance, Orientation, Vec3 } from './dicom/types.js'
+export type { DicomSeries, DicomStudy, DicomVolume, Plane, SliceRef } from './series/types.js'
+export { groupSeries, groupStudies, groupStudy } from './series/group.js'
+export { buildVolumes, type VolumeTolerances } from './series/volumes.js'
+export {
+  qsmRoles,
+  selectSeries,
+  type Candidate,
+  type RoleCriteria,
+  type SelectedSeries,
+  type Selection,
+  type SelectionRoles,
+  type TextPattern,
+  type TieBreak,
+} from './selection/select.js'
+export {
+  affineFromColumns,
+  apply,
+  determinant3,
+  identity4,
+  invertAffine,
+  lpsToRas,
+  multiply,
+  nearlyEqual,
+  voxelSizes,
+  type Mat4,
+} from './geometry/matrix.js'
+export { canonicalReorientation, reorientData, type Reorientation } from './geometry/reorient.js'
+export { niftiLayout, type NiftiLayout, type NiftiLayoutOptions } from './geometry/nifti-layout.js'
+export { loadVolume, philipsPrecise, volumeScaling, type LoadVolumeOptions, type VolumeData, type VoxelArray } from './convert/load-volume.js'
+export { toNifti, volumeToNifti, type NiftiOutput, type ToNiftiOptions } from './convert/to-nifti.js'
+export { phaseRadiansScaling, phaseToRadians, type RadiansScaling } from './convert/phase.js'
+export { bidsSidecar, type Sidecar } from './convert/sidecar.js'
+export {
+  affineToQuaternion,
+  encodeNifti1,
+  quaternionToAffine,
+  readNifti,
+  readNiftiHeader,
+  scaledData,
+  writeNifti,
+  type NiftiData,
+  type NiftiDatatype,
+  type NiftiHeader,
+  type NiftiImage,
+  type NiftiQuaternion,
+  type NiftiSpaceUnits,
+  type NiftiTimeUnits,
+  type NiftiWriteInput,
+} from './nifti/index.js'
+export { version } from './version.js'

@@ -8,4 +8,6 @@ export default defineConfig({
   platform: 'node',
   sourcemap: true,
   clean: true,
+  // import.meta.url in the CommonJS build (version.ts reads package.json through it).
+  shims: true,
 })

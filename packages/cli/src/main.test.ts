@@ -47,7 +47,8 @@ describe('pacsflow', () => {
   it('lists its commands, prints its version, and refuses unknown commands', async () => {
     const help = await cli('--help')
     expect(help.code).toBe(0)
-    expect(help.stdout).toMatch(/Commands:\n {2}jobs {2}list, show or remove/)
+    expect(help.stdout).toMatch(/Commands:\n {2}dicom2nifti {2}convert a folder/)
+    expect(help.stdout).toMatch(/\n {2}jobs {9}list, show or remove/)
     expect(await cli('--version')).toMatchObject({ code: 0, stdout: `${version}\n` })
     const unknown = await cli('frobnicate')
     expect(unknown.code).toBe(2)

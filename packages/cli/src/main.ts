@@ -2,11 +2,12 @@
 import { parseArgs } from 'node:util'
 import { isPacsflowError } from '@pacsflow/core'
 import { UsageError, type CliIo, type Command } from './command.js'
+import { dicom2niftiCommand } from './commands/dicom2nifti.js'
 import { jobsCommand } from './commands/jobs.js'
 import { version } from './version.js'
 
 /** Every subcommand, in the order `pacsflow --help` lists them. Later packages add theirs here. */
-export const commands: readonly Command[] = [jobsCommand]
+export const commands: readonly Command[] = [dicom2niftiCommand, jobsCommand]
 
 const helpOption = { help: { type: 'boolean', short: 'h' } } as const
 

@@ -3,6 +3,29 @@ import './errors.js'
 
 export type { ImagingErrorCode } from './errors.js'
 export type { ComplexComponent, DicomFrame, DicomInstance, Orientation, Vec3 } from './dicom/types.js'
+export {
+  indexDicom,
+  isDecodableSyntax,
+  isValidUid,
+  naturalize,
+  rawElement,
+  rawValue,
+  readAllFrames,
+  readDicomDataset,
+  readDicomHeader,
+  readFramePixels,
+  readPart10,
+  tagKey,
+  TransferSyntax,
+  writePart10,
+  type DicomIndex,
+  type IndexDicomOptions,
+  type IndexProblem,
+  type Part10Dataset,
+  type PixelArray,
+  type RawDict,
+  type RawElement,
+} from './dicom/index.js'
 export type { DicomSeries, DicomStudy, DicomVolume, Plane, SliceRef } from './series/types.js'
 export { groupSeries, groupStudies, groupStudy } from './series/group.js'
 export { buildVolumes, type VolumeTolerances } from './series/volumes.js'

@@ -6,7 +6,9 @@ import type { Mat4 } from '../geometry/matrix.js'
 
 const plain = (m: Mat4): number[][] => m.map((row) => row.map((v) => v + 0))
 
-const shuffle = <T>(list: readonly T[]): T[] => [...list].reverse().sort((_a, _b) => 0).map((x, i, all) => all[(i * 7) % all.length]!)
+/** A fixed scramble (a true permutation for any length). */
+const shuffle = <T>(list: readonly T[]): T[] =>
+  list.map((item, i) => [(i * 7919) % 104729 % 97, i, item] as const).sort((a, b) => a[0] - b[0] || b[1] - a[1]).map(([, , item]) => item)
 
 describe('buildVolumes', () => {
   it('splits by echo and component and orders slices along the normal, not by InstanceNumber', () => {

@@ -62,7 +62,10 @@ export async function loadVolume(series: DicomSeries, volume: DicomVolume, optio
       } else target.set(source, offset)
     }
   })
-  if (target instanceof Uint16Array && maxOf(target) <= 32767) target = new Int16Array(target.buffer, target.byteOffset, target.length)
+  // Values masked to 15 bits or fewer always fit; only full 16-bit data needs a look.
+  if (target instanceof Uint16Array && (first.bitsStored <= 15 || maxOf(target) <= 32767)) {
+    target = new Int16Array(target.buffer, target.byteOffset, target.length)
+  }
   if (layout.reorientation !== undefined) {
     target = reorientData(target, newArrayLike(target, target.length), [columns, rows, volume.slices], layout.reorientation, volume.timepoints)
   }

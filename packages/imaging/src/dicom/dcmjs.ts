@@ -1,6 +1,5 @@
 // The typed facade over dcmjs (which ships no types): the only module that touches its API.
-// @ts-expect-error -- dcmjs has no type declarations; DcmjsApi below is the part this package relies on.
-import dcmjsUntyped from 'dcmjs'
+import { createRequire } from 'node:module'
 import { NATIVE_SYNTAXES, TransferSyntax } from './tags.js'
 
 /** One element of a dcmjs dataset (DICOM JSON model, PS3.18 F.2): its VR and its values. */
@@ -37,7 +36,13 @@ interface DcmjsApi {
   }
 }
 
-const dcmjs = dcmjsUntyped as DcmjsApi
+// Loaded on first use: dcmjs takes ~50 ms to load, and header indexing and uncompressed pixel
+// reads (most of a conversion) never need it. Its CommonJS build keeps the facade synchronous.
+let loaded: DcmjsApi | undefined
+function dcmjsApi(): DcmjsApi {
+  loaded ??= createRequire(import.meta.url)('dcmjs') as DcmjsApi
+  return loaded
+}
 
 function arrayBufferOf(bytes: Uint8Array | ArrayBuffer): ArrayBuffer {
   if (bytes instanceof ArrayBuffer) return bytes
@@ -49,7 +54,7 @@ function arrayBufferOf(bytes: Uint8Array | ArrayBuffer): ArrayBuffer {
  * Throws dcmjs's own errors (callers turn them into coded ones).
  */
 export function readPart10(bytes: Uint8Array | ArrayBuffer, options: { headerOnly?: boolean } = {}): Part10Dataset {
-  const read = dcmjs.data.DicomMessage.readFile(arrayBufferOf(bytes), {
+  const read = dcmjsApi().data.DicomMessage.readFile(arrayBufferOf(bytes), {
     ignoreErrors: false,
     ...(options.headerOnly === true ? { untilTag: '7FE00010', includeUntilTagValue: false } : {}),
   })
@@ -62,7 +67,7 @@ export function readPart10(bytes: Uint8Array | ArrayBuffer, options: { headerOnl
  * (`'2005100E'`), but older versions dropped them: read private tags with {@link rawElement}.
  */
 export function naturalize(dict: RawDict): Record<string, unknown> {
-  return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict)
+  return dcmjsApi().data.DicomMetaDictionary.naturalizeDataset(dict)
 }
 
 /** The dcmjs key of a tag: `0x0020000d` or `'(0020,000d)'` → `'0020000D'`. */
@@ -119,7 +124,7 @@ export function writePart10(dataset: Part10Dataset): Uint8Array {
   const keep = syntax !== '' && !NATIVE_SYNTAXES.has(syntax)
   const meta: RawDict = { ...dataset.meta, '00020010': { vr: 'UI', Value: [keep ? syntax : TransferSyntax.ExplicitVRLittleEndian] } }
   delete meta['00020000']
-  const out = new dcmjs.data.DicomDict(meta)
+  const out = new (dcmjsApi().data.DicomDict)(meta)
   out.dict = syntax === TransferSyntax.ExplicitVRBigEndian ? toLittleEndian(dataset.dict) : dataset.dict
   return new Uint8Array(out.write({ allowInvalidVRLength: false, fragmentMultiframe: false }))
 }

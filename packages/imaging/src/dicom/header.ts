@@ -4,7 +4,7 @@ import { readHeaderOf, type HeaderRead } from './file-reader.js'
 import { classicFrames, enhancedFrames } from './frames.js'
 import { isDecodableSyntax } from './syntaxes.js'
 import { UNDEFINED_LENGTH, type Element } from './parser.js'
-import { ENHANCED_MR_IMAGE_STORAGE, MEDIA_STORAGE_DIRECTORY_STORAGE, NATIVE_SYNTAXES, Tag } from './tags.js'
+import { ENHANCED_MR_IMAGE_STORAGE, MEDIA_STORAGE_DIRECTORY_STORAGE, NATIVE_SYNTAXES, Tag, TransferSyntax } from './tags.js'
 import type { DicomInstance } from './types.js'
 import { isValidUid } from './uid.js'
 import type { Reader } from './values.js'
@@ -66,6 +66,12 @@ export function instanceFromHeader(header: HeaderRead): DicomInstance {
   const philipsScale = philipsScaleOf(reader)
   if (philipsScale !== undefined) instance.philipsScale = philipsScale
   checkPixelData(header, instance)
+  const pixelData = parsed.pixelData
+  const deflated = parsed.transferSyntaxUid === TransferSyntax.DeflatedExplicitVRLittleEndian
+  // Parse offsets are file offsets unless the dataset was deflated.
+  if (pixelData !== undefined && !deflated && NATIVE_SYNTAXES.has(parsed.transferSyntaxUid) && pixelData.length !== UNDEFINED_LENGTH) {
+    instance.nativePixelData = { offset: pixelData.offset, vr: pixelData.vr, float: pixelData.tag === Tag.FloatPixelData }
+  }
   return instance
 }
 

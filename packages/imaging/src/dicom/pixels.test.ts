@@ -25,9 +25,9 @@ function sample(key: SeriesKey, index: number): string {
   return path
 }
 
-/** Header fields that must not depend on the transfer syntax the file is written in. */
-function comparable(instance: DicomInstance): Omit<DicomInstance, 'path' | 'sizeBytes' | 'transferSyntaxUid'> {
-  const { path: _path, sizeBytes: _size, transferSyntaxUid: _syntax, ...rest } = instance
+/** What must not change when a file is re-encoded (where its pixel data lies may). */
+function comparable(instance: DicomInstance): Omit<DicomInstance, 'path' | 'sizeBytes' | 'transferSyntaxUid' | 'nativePixelData'> {
+  const { path: _path, sizeBytes: _size, transferSyntaxUid: _syntax, nativePixelData: _located, ...rest } = instance
   return rest
 }
 
@@ -132,6 +132,25 @@ describe.skipIf(!haveDcmtk)('readFramePixels on real native data', () => {
       const dump = await sh('dcmdump', ['-q', '+P', '2005,100e', '+P', '2005,100d', out])
       expect(dump).toMatch(/\(2005,100e\) FL 0\.000237988992/)
       expect((await readFile(out)).subarray(128, 132).toString()).toBe('DICM')
+    }
+  })
+})
+
+describe.skipIf(dataDir === undefined)('the indexed pixel locator', () => {
+  it('reads a frame without parsing the header again, and falls back when the file changed size', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pacsflow-locator-'))
+    try {
+      const [file] = await unpackSeries('siemens2', dir)
+      const instance = await readDicomHeader(file!)
+      expect(instance.nativePixelData).toMatchObject({ vr: 'OW', float: false })
+      const fast = await readFramePixels(instance)
+      // A locator that points elsewhere shows the fast path is taken...
+      const shifted = { ...instance, nativePixelData: { ...instance.nativePixelData!, offset: instance.nativePixelData!.offset - 2 } }
+      expect(Array.from(await readFramePixels(shifted))).not.toEqual(Array.from(fast))
+      // ...and a size that no longer matches sends the read through the full parse.
+      expect(Array.from(await readFramePixels({ ...shifted, sizeBytes: instance.sizeBytes + 1 }))).toEqual(Array.from(fast))
+    } finally {
+      await rm(dir, { recursive: true, force: true })
     }
   })
 })

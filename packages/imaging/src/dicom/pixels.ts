@@ -1,4 +1,5 @@
 // readFramePixels / readAllFrames: stored pixel values of native or compressed frames (no rescale applied).
+import * as fs from 'node:fs'
 import { open } from 'node:fs/promises'
 import { PacsflowError } from '@pacsflow/core'
 import { decodeFrame, type FrameGeometry } from './codecs.js'
@@ -131,6 +132,12 @@ async function encapsulatedFrames(instance: DicomInstance, source: PixelSource):
 export async function readFramePixels(instance: DicomInstance, frameIndex = 0): Promise<PixelArray> {
   checkIndex(instance, frameIndex)
   try {
+    if (instance.nativePixelData !== undefined) {
+      const frameBits = nativeFrameBits(instance)
+      const from = Math.floor((frameIndex * frameBits) / 8)
+      const bytes = await indexedBytes(instance, from, Math.ceil(((frameIndex + 1) * frameBits) / 8))
+      if (bytes !== undefined) return nativeFrameAt(instance, layoutFromIndex(instance), bytes, frameIndex, from)
+    }
     const source = await locate(instance)
     if (source.decoder !== 'native') {
       const frames = await encapsulatedFrames(instance, source)
@@ -139,7 +146,7 @@ export async function readFramePixels(instance: DicomInstance, frameIndex = 0): 
     const frameBits = nativeFrameBits(instance)
     const from = Math.floor((frameIndex * frameBits) / 8)
     const bytes = await valueBytes(source, from, Math.ceil(((frameIndex + 1) * frameBits) / 8))
-    return nativeFrameAt(instance, source, bytes, frameIndex, from)
+    return nativeFrameAt(instance, layoutOf(source), bytes, frameIndex, from)
   } catch (error) {
     throw pixelError(instance.path, error)
   }
@@ -148,6 +155,11 @@ export async function readFramePixels(instance: DicomInstance, frameIndex = 0): 
 /** Every frame of the file, reading it once. */
 export async function readAllFrames(instance: DicomInstance): Promise<PixelArray[]> {
   try {
+    if (instance.nativePixelData !== undefined) {
+      const bytes = await indexedBytes(instance, 0, Math.ceil((nativeFrameBits(instance) * instance.numberOfFrames) / 8))
+      const layout = layoutFromIndex(instance)
+      if (bytes !== undefined) return Array.from({ length: instance.numberOfFrames }, (_, index) => nativeFrameAt(instance, layout, bytes, index, 0))
+    }
     const source = await locate(instance)
     if (source.decoder !== 'native') {
       const frames = await encapsulatedFrames(instance, source)
@@ -156,14 +168,30 @@ export async function readAllFrames(instance: DicomInstance): Promise<PixelArray
       return out
     }
     const bytes = await valueBytes(source, 0, Math.ceil((nativeFrameBits(instance) * instance.numberOfFrames) / 8))
-    return Array.from({ length: instance.numberOfFrames }, (_, index) => nativeFrameAt(instance, source, bytes, index, 0))
+    const layout = layoutOf(source)
+    return Array.from({ length: instance.numberOfFrames }, (_, index) => nativeFrameAt(instance, layout, bytes, index, 0))
   } catch (error) {
     throw pixelError(instance.path, error)
   }
 }
 
+/** How native pixel bytes are laid out (from the parsed element, or the index's locator). */
+interface NativeLayout {
+  readonly bigEndian: boolean
+  readonly vr: string
+  readonly float: boolean
+}
+
+function layoutOf(source: PixelSource): NativeLayout {
+  return {
+    bigEndian: source.header.parsed.transferSyntaxUid === TransferSyntax.ExplicitVRBigEndian,
+    vr: source.element.vr,
+    float: source.element.tag === Tag.FloatPixelData,
+  }
+}
+
 /** A native frame from `bytes`, which start at byte `from` of the pixel data value. */
-function nativeFrameAt(instance: DicomInstance, source: PixelSource, bytes: Uint8Array, frameIndex: number, from: number): PixelArray {
+function nativeFrameAt(instance: DicomInstance, layout: NativeLayout, bytes: Uint8Array, frameIndex: number, from: number): PixelArray {
   const count = samplesPerFrame(instance)
   const frameBits = nativeFrameBits(instance)
   const firstBit = frameIndex * frameBits - from * 8
@@ -172,11 +200,41 @@ function nativeFrameAt(instance: DicomInstance, source: PixelSource, bytes: Uint
   if (frame.length < frameBits / 8) {
     throw dicomError('DICOM_TRUNCATED', instance.path, `frame ${frameIndex} needs ${frameBits / 8} bytes, the file has ${frame.length}`)
   }
-  const bigEndian = source.header.parsed.transferSyntaxUid === TransferSyntax.ExplicitVRBigEndian
-  if (source.element.tag === Tag.FloatPixelData) return floatValues(frame, count, bigEndian)
+  if (layout.float) return floatValues(frame, count, layout.bigEndian)
   // PS3.5 7.3: big-endian OB is a byte stream; OW swaps 16-bit words; OL/OF swap 32-bit words.
-  const words = !bigEndian || source.element.vr === 'OB' ? 0 : source.element.vr === 'OW' ? 2 : 4
+  const words = !layout.bigEndian || layout.vr === 'OB' ? 0 : layout.vr === 'OW' ? 2 : 4
   return storedValues(frame, { ...instance, count }, words)
+}
+
+/**
+ * Bytes [from, to) of a native pixel data value located by the index, with one positioned
+ * read; undefined when the file's size changed since it was indexed (then the header is parsed
+ * again, which checks the file still holds the same instance).
+ */
+function indexedBytes(instance: DicomInstance, from: number, to: number): Promise<Uint8Array | undefined> {
+  const located = instance.nativePixelData
+  if (located === undefined) return Promise.resolve(undefined)
+  // Plain descriptors and callbacks: a FileHandle per file costs more than the read itself.
+  return new Promise((resolve, reject) => {
+    fs.open(instance.path, 'r', (openError, fd) => {
+      if (openError !== null) return reject(openError)
+      const finish = (error: Error | null, bytes?: Uint8Array): void =>
+        fs.close(fd, () => (error === null ? resolve(bytes) : reject(error)))
+      fs.fstat(fd, (statError, stats) => {
+        if (statError !== null) return finish(statError)
+        if (stats.size !== instance.sizeBytes) return finish(null, undefined)
+        const bytes = new Uint8Array(to - from)
+        fs.read(fd, bytes, 0, bytes.length, located.offset + from, (readError, bytesRead) =>
+          finish(readError, bytes.subarray(0, bytesRead)),
+        )
+      })
+    })
+  })
+}
+
+function layoutFromIndex(instance: DicomInstance): NativeLayout {
+  const located = instance.nativePixelData!
+  return { bigEndian: instance.transferSyntaxUid === TransferSyntax.ExplicitVRBigEndian, vr: located.vr, float: located.float }
 }
 
 function pixelError(path: string, error: unknown): PacsflowError {

@@ -109,6 +109,17 @@ export interface DicomInstance {
    */
   readonly philipsScale?: { readonly slope: number; readonly intercept: number }
 
+  /**
+   * Where an uncompressed (native, not deflated) pixel data value starts in the file, so that
+   * frames are read with one positioned read instead of parsing the header again.
+   */
+  readonly nativePixelData?: {
+    readonly offset: number
+    readonly vr: string
+    /** Float Pixel Data (7FE0,0008) rather than Pixel Data. */
+    readonly float: boolean
+  }
+
   /** One per frame (1 for classic files). */
   readonly frames: readonly DicomFrame[]
 }

@@ -54,7 +54,13 @@ export function isIdentityReorientation(r: Reorientation): boolean {
   return r.axes[0] === 0 && r.axes[1] === 1 && r.axes[2] === 2 && !r.flips[0] && !r.flips[1] && !r.flips[2]
 }
 
-type NumericArray = { length: number; [index: number]: number }
+type NumericArray = {
+  length: number
+  [index: number]: number
+  set(array: ArrayLike<number>, offset?: number): void
+  subarray(begin?: number, end?: number): NumericArray
+  reverse(): NumericArray
+}
 
 /**
  * Copies `data` (x fastest, `volumes` 3D volumes one after another) into the layout the
@@ -80,7 +86,13 @@ export function reorientData<T extends NumericArray>(
     for (let z = 0; z < nz; z++) {
       for (let y = 0; y < ny; y++) {
         let source = offset + z * sz + y * sy
-        for (let x = 0; x < nx; x++, source += sx) target[out++] = data[source]!
+        if (sx === 1 || sx === -1) {
+          // The x axis stays the x axis: whole rows move at once (reversed in place when flipped).
+          const start = sx === 1 ? source : source - nx + 1
+          target.set(data.subarray(start, start + nx), out)
+          if (sx === -1) target.subarray(out, out + nx).reverse()
+          out += nx
+        } else for (let x = 0; x < nx; x++, source += sx) target[out++] = data[source]!
       }
     }
   }

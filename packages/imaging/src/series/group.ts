@@ -6,11 +6,7 @@ import { buildVolumes, type VolumeTolerances } from './volumes.js'
 
 /** Studies (by StudyInstanceUID) with their series (by SeriesInstanceUID), ordered by date and series number. */
 export function groupStudies(instances: readonly DicomInstance[], tolerances: VolumeTolerances = {}): DicomStudy[] {
-  const studies = new Map<string, DicomInstance[]>()
-  for (const instance of instances) {
-    studies.set(instance.studyInstanceUid, [...(studies.get(instance.studyInstanceUid) ?? []), instance])
-  }
-  return [...studies.values()]
+  return [...groupBy(instances, (instance) => instance.studyInstanceUid).values()]
     .map((members) => makeStudy(members, tolerances))
     .sort((a, b) => `${a.studyDate ?? ''}${a.studyTime ?? ''}`.localeCompare(`${b.studyDate ?? ''}${b.studyTime ?? ''}`))
 }
@@ -28,11 +24,7 @@ export function groupStudy(instances: readonly DicomInstance[], tolerances: Volu
 
 function makeStudy(instances: readonly DicomInstance[], tolerances: VolumeTolerances): DicomStudy {
   const first = instances[0]!
-  const bySeries = new Map<string, DicomInstance[]>()
-  for (const instance of instances) {
-    bySeries.set(instance.seriesInstanceUid, [...(bySeries.get(instance.seriesInstanceUid) ?? []), instance])
-  }
-  const series = [...bySeries.values()]
+  const series = [...groupBy(instances, (instance) => instance.seriesInstanceUid).values()]
     .map((members) => groupSeries(members, tolerances))
     .sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0) || a.seriesInstanceUid.localeCompare(b.seriesInstanceUid))
   return {
@@ -61,6 +53,17 @@ export function groupSeries(instances: readonly DicomInstance[], tolerances: Vol
     problems,
     instances: sorted,
   }
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>()
+  for (const item of items) {
+    const key = keyOf(item)
+    const group = groups.get(key)
+    if (group === undefined) groups.set(key, [item])
+    else group.push(item)
+  }
+  return groups
 }
 
 /** The defined fields among `keys` (so optional fields stay absent rather than undefined). */

@@ -53,7 +53,9 @@ export function buildVolumes(
         frame.complexComponent ?? '',
         image.orientation.map((value) => fix(value)).join(','),
       ].join('|')
-      groups.set(key, [...(groups.get(key) ?? []), image])
+      const group = groups.get(key)
+      if (group === undefined) groups.set(key, [image])
+      else group.push(image)
     }
   }
   const volumes: DicomVolume[] = []
@@ -156,7 +158,12 @@ function checkUniform(
   paths: (list: readonly Image[]) => string[],
 ): void {
   const values = new Map<string, Image[]>()
-  for (const image of images) values.set(keyOf(image), [...(values.get(keyOf(image)) ?? []), image])
+  for (const image of images) {
+    const key = keyOf(image)
+    const list = values.get(key)
+    if (list === undefined) values.set(key, [image])
+    else list.push(image)
+  }
   if (values.size > 1) {
     const [a, b] = [...values.entries()]
     throw new PacsflowError(

@@ -1,0 +1,2 @@
+// @pacsflow/testkit: test helpers for pacsflow pipelines (a loopback PACS; the synthetic QSM exam comes next).
+export { freePort, startOrthanc, type OrthancOptions, type OrthancServer } from './orthanc.js'

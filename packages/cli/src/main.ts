@@ -4,10 +4,12 @@ import { isPacsflowError } from '@pacsflow/core'
 import { UsageError, type CliIo, type Command } from './command.js'
 import { dicom2niftiCommand } from './commands/dicom2nifti.js'
 import { jobsCommand } from './commands/jobs.js'
+import { nifti2dicomCommand } from './commands/nifti2dicom.js'
+import { sendCommand } from './commands/send.js'
 import { version } from './version.js'
 
 /** Every subcommand, in the order `pacsflow --help` lists them. Later packages add theirs here. */
-export const commands: readonly Command[] = [dicom2niftiCommand, jobsCommand]
+export const commands: readonly Command[] = [dicom2niftiCommand, jobsCommand, nifti2dicomCommand, sendCommand]
 
 const helpOption = { help: { type: 'boolean', short: 'h' } } as const
 

@@ -14,13 +14,16 @@ import {
   type StageOutput,
 } from './stage.js'
 
-/** Turns a union of inputs into their intersection (what every branch accepts). */
-export type UnionToIntersection<U> = (U extends unknown ? (arg: U) => void : never) extends (arg: infer I) => void
+/**
+ * The input a set of branches accepts: what every branch accepts, i.e. the intersection of the
+ * branches' inputs. Each input is intersected whole (through one contravariant function per
+ * branch), so a branch that takes a union (`DicomSeries | { files }`) keeps its union.
+ */
+export type FanOutInput<B extends Record<string, Stage<never, unknown>>> = {
+  [K in keyof B]: (input: StageInput<B[K]>) => void
+}[keyof B] extends (input: infer I) => void
   ? I
   : never
-
-/** The input a set of branches accepts: what every branch accepts. */
-export type FanOutInput<B extends Record<string, Stage<never, unknown>>> = UnionToIntersection<StageInput<B[keyof B]>>
 /** The collected results, one per branch name. */
 export type FanOutOutput<B extends Record<string, Stage<never, unknown>>> = { [K in keyof B]: StageOutput<B[K]> }
 

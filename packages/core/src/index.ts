@@ -15,7 +15,7 @@ export {
   type StageOutput,
 } from './stage.js'
 export { pipeline, type Pipeline, type PipelineInput, type PipelineOutput } from './pipeline.js'
-export { fanOut, type FanOutInput, type FanOutOptions, type FanOutOutput, type UnionToIntersection } from './fan-out.js'
+export { fanOut, type FanOutInput, type FanOutOptions, type FanOutOutput } from './fan-out.js'
 export { createRunner, jobIdFor, type RunOptions, type Runner, type RunnerOptions } from './runner.js'
 export type { StageOverrides } from './job-execution.js'
 export {

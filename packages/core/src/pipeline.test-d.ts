@@ -52,6 +52,18 @@ describe('pipeline composition types', () => {
     pipeline(convert).pipe(sinks)
   })
 
+  it('keeps a branch input that is a union whole (a sink taking a series or files)', () => {
+    const sink = defineStage({ name: 'sink', run: async (input: Series | { files: readonly string[] }) => input })
+    const copy = defineStage({ name: 'copy', run: async (input: Series | { files: readonly string[] }) => input })
+    const both = fanOut({ sink, copy })
+    // Either member of the union may flow in (an intersection of the members would accept neither).
+    pipeline(defineStage({ name: 'make', run: async (): Promise<Series> => ({ seriesUid: '1', files: [] }) })).pipe(both)
+    pipeline(defineStage({ name: 'list', run: async () => ({ files: ['a.dcm'] as readonly string[] }) })).pipe(both)
+    const mixed = fanOut({ sink, numbers: double })
+    // @ts-expect-error: no value is both a number and a series-or-files
+    pipeline(toNumber).pipe(mixed)
+  })
+
   it('checks that the source yields what the pipeline takes', () => {
     const numbers = defineSource({
       name: 'numbers',

@@ -53,6 +53,7 @@ export {
 } from './geometry/matrix.js'
 export { canonicalReorientation, reorientData, type Reorientation } from './geometry/reorient.js'
 export { niftiLayout, type NiftiLayout, type NiftiLayoutOptions } from './geometry/nifti-layout.js'
+export { resampleGrid, resampleToGrid, type Grid, type Interpolation, type ResampleOptions } from './resample/index.js'
 export { loadVolume, philipsPrecise, volumeScaling, type LoadVolumeOptions, type VolumeData, type VoxelArray } from './convert/load-volume.js'
 export { toNifti, volumeToNifti, type NiftiOutput, type ToNiftiOptions } from './convert/to-nifti.js'
 export { phaseRadiansScaling, phaseToRadians, type RadiansScaling } from './convert/phase.js'

@@ -2,6 +2,7 @@
 import { PacsflowError } from '@pacsflow/core'
 import type { ComplexComponent, DicomInstance } from '../dicom/types.js'
 import type { DicomSeries, DicomStudy } from './types.js'
+import { groupBy } from './group-by.js'
 import { buildVolumes, type VolumeTolerances } from './volumes.js'
 
 /** Studies (by StudyInstanceUID) with their series (by SeriesInstanceUID), ordered by date and series number. */
@@ -53,17 +54,6 @@ export function groupSeries(instances: readonly DicomInstance[], tolerances: Vol
     problems,
     instances: sorted,
   }
-}
-
-function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>()
-  for (const item of items) {
-    const key = keyOf(item)
-    const group = groups.get(key)
-    if (group === undefined) groups.set(key, [item])
-    else group.push(item)
-  }
-  return groups
 }
 
 /** The defined fields among `keys` (so optional fields stay absent rather than undefined). */

@@ -2,6 +2,7 @@
 import { PacsflowError, serializeError, type SerializedError } from '@pacsflow/core'
 import type { DicomFrame, DicomInstance, Orientation, Vec3 } from '../dicom/types.js'
 import { affineFromColumns, cross, dot, norm, normalize, scale, sub } from '../geometry/matrix.js'
+import { groupBy } from './group-by.js'
 import type { DicomVolume, Plane, SliceRef } from './types.js'
 
 /** Tolerances of the volume checks, in mm and degrees. */
@@ -157,13 +158,7 @@ function checkUniform(
   what: string,
   paths: (list: readonly Image[]) => string[],
 ): void {
-  const values = new Map<string, Image[]>()
-  for (const image of images) {
-    const key = keyOf(image)
-    const list = values.get(key)
-    if (list === undefined) values.set(key, [image])
-    else list.push(image)
-  }
+  const values = groupBy(images, keyOf)
   if (values.size > 1) {
     const [a, b] = [...values.entries()]
     throw new PacsflowError(

@@ -3,8 +3,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PacsflowError } from '@pacsflow/core'
 import { asDicomError } from './fail.js'
-import { chunkBuffer } from './file-reader.js'
-import { readInstance } from './header.js'
+import { readDicomHeader } from './header.js'
 import type { DicomInstance } from './types.js'
 
 /** Options of {@link indexDicom}. */
@@ -34,17 +33,9 @@ const TEMP_SUFFIX = '.pacsflow-tmp'
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true })
   const files: string[] = []
-  // join(parent, name) normalises the whole path each time; a folder's normalised prefix is computed once
-  // (joining a plain entry name to it is just appending it).
-  let parent: string | undefined
-  let prefix = ''
   for (const entry of entries) {
     if (entry.name.endsWith(TEMP_SUFFIX)) continue
-    if (entry.parentPath !== parent) {
-      parent = entry.parentPath
-      prefix = join(parent, '_').slice(0, -1)
-    }
-    const path = prefix + entry.name
+    const path = join(entry.parentPath, entry.name)
     // Symbolic links are followed to what they point at; folders are walked by readdir itself.
     if (entry.isFile() || (entry.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isFile() === true)) files.push(path)
   }
@@ -76,13 +67,11 @@ export async function indexDicom(paths: Iterable<string> | string, options: Inde
   const results: (DicomInstance | IndexProblem | undefined)[] = new Array(list.length)
   let next = 0
   const worker = async (): Promise<void> => {
-    // Each worker reads file after file into its own buffer.
-    const reuse = chunkBuffer()
     for (let index = next++; index < list.length; index = next++) {
       if (stopped()) return
       const path = list[index] as string
       try {
-        results[index] = await readInstance(path, reuse)
+        results[index] = await readDicomHeader(path)
       } catch (error) {
         results[index] = { path, error: asDicomError(path, error) }
       }

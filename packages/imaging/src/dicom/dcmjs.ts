@@ -25,6 +25,7 @@ interface DicomDictInstance {
 }
 
 interface DcmjsApi {
+  readonly log: { setLevel(level: 'silent'): void; getLogger(name: string): { setLevel(level: 'silent'): void } }
   readonly data: {
     readonly DicomMessage: {
       readFile(buffer: ArrayBuffer, options?: { ignoreErrors?: boolean; untilTag?: string; includeUntilTagValue?: boolean }): DicomDictInstance
@@ -40,7 +41,13 @@ interface DcmjsApi {
 // reads (most of a conversion) never need it. Its CommonJS build keeps the facade synchronous.
 let loaded: DcmjsApi | undefined
 function dcmjsApi(): DcmjsApi {
-  loaded ??= createRequire(import.meta.url)('dcmjs') as DcmjsApi
+  if (loaded === undefined) {
+    loaded = createRequire(import.meta.url)('dcmjs') as DcmjsApi
+    // dcmjs warns on the console about every private tag it meets; the SDK logs only through its Logger.
+    loaded.log.setLevel('silent')
+    // A named logger keeps the level it had when created, so it is silenced on its own.
+    loaded.log.getLogger('validation.dcmjs').setLevel('silent')
+  }
   return loaded
 }
 

@@ -126,31 +126,22 @@ let loaded: DimseApi | undefined
 /** dcmjs-dimse, loaded on first use (it loads dcmjs, ~50 ms), with its console logging silenced. */
 export function dimse(): DimseApi {
   if (loaded === undefined) {
-    loaded = createRequire(import.meta.url)('dcmjs-dimse') as DimseApi
-    // Its loglevel logger writes every PDU to the console by default; stages log through ctx.log only.
+    const require = createRequire(import.meta.url)
+    loaded = require('dcmjs-dimse') as DimseApi
+    // Its loglevel logger writes every PDU to the console by default, and dcmjs (which it loads)
+    // warns about every private tag while encoding a data set, even after the call returns;
+    // stages log through ctx.log only, so both are silenced for good.
     loaded.log.setLevel('silent')
+    const dcmjsLog = (createRequire(require.resolve('dcmjs-dimse'))('dcmjs') as { log: LevelledLog }).log
+    dcmjsLog.setLevel('silent')
+    // A named logger keeps the level it had when created, so it is silenced on its own.
+    dcmjsLog.getLogger('validation.dcmjs').setLevel('silent')
   }
   return loaded
 }
 
 interface LevelledLog {
-  getLevel(): number
-  setLevel(level: number | 'silent'): void
+  setLevel(level: 'silent'): void
+  getLogger(name: string): LevelledLog
 }
 
-/**
- * Runs `work` with dcmjs's own console logging off ("Invalid vr type xs" and the like, while
- * dcmjs-dimse re-encodes a data set), restoring its level after. The dcmjs instance is the one
- * dcmjs-dimse loads.
- */
-export function quietly<T>(work: () => T): T {
-  const require = createRequire(import.meta.url)
-  const log = (createRequire(require.resolve('dcmjs-dimse'))('dcmjs') as { log: LevelledLog }).log
-  const level = log.getLevel()
-  log.setLevel('silent')
-  try {
-    return work()
-  } finally {
-    log.setLevel(level)
-  }
-}

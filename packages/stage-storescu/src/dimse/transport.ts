@@ -5,7 +5,7 @@ import type { SendItem } from '../input.js'
 import { asStoreError, resultFromStatus, type Transport, type TransportHooks } from '../transport.js'
 import { encodeCStoreRq, writeCommandPdu } from './command.js'
 import { chooseContext, proposeContexts, splitForContexts, type ContextChoice, type ProposedContext } from './contexts.js'
-import { dimse, quietly, type DimseRequest } from './facade.js'
+import { dimse, type DimseRequest } from './facade.js'
 import { PayloadReader, type Payload } from './payload.js'
 import { drained, maxPdvDataLength, streamDataPdus, writeDataPdus } from './pdata.js'
 import { DimseSession, type PeerOptions } from './session.js'
@@ -51,7 +51,7 @@ async function transcodedRequest(payload: Payload, choice: ContextChoice): Promi
       codecsReady ??= Transcoding.isInitialized() ? Promise.resolve() : Transcoding.initializeAsync()
       await codecsReady
     }
-    return quietly(() => new requests.CStoreRequest(Transcoding.transcodeDataset(Dataset.fromFile(payload.item.path), choice.transferSyntaxUid)))
+    return new requests.CStoreRequest(Transcoding.transcodeDataset(Dataset.fromFile(payload.item.path), choice.transferSyntaxUid))
   } catch (error) {
     throw new PacsflowError(
       'STORE_TRANSCODE_FAILED',

@@ -19,8 +19,8 @@ const COMPONENT_PREFIXES: Record<string, ComplexComponent> = { M: 'magnitude', P
 /** The complex component an ImageType/FrameType names, from its third value on; undefined when none does. */
 export function componentFromImageType(imageType: readonly string[]): ComplexComponent | undefined {
   // Values 1 and 2 are ORIGINAL/DERIVED and PRIMARY/SECONDARY; the image flavour and vendor terms follow.
-  for (const raw of imageType.slice(2)) {
-    const value = raw.trim().toUpperCase()
+  for (let index = 2; index < imageType.length; index++) {
+    const value = (imageType[index] as string).trim().toUpperCase()
     const word = COMPONENT_WORDS[value]
     if (word !== undefined) return word
     // Philips: <component>_<sequence>, e.g. M_FFE, P_FFE, R_IR, I_SE.
@@ -41,26 +41,22 @@ export function componentFromComplexImageComponent(value: string | undefined): C
   }
 }
 
+// Indexed reads rather than array destructuring, which a cold process runs through the iterator protocol.
 function vec3(values: readonly number[]): Vec3 | undefined {
-  const [x, y, z] = values
-  return x === undefined || y === undefined || z === undefined ? undefined : [x, y, z]
+  return values.length < 3 ? undefined : [values[0] as number, values[1] as number, values[2] as number]
 }
 
 function orientation(values: readonly number[]): Orientation | undefined {
-  const [a, b, c, d, e, f] = values
-  if (a === undefined || b === undefined || c === undefined || d === undefined || e === undefined || f === undefined) return undefined
-  return [a, b, c, d, e, f]
+  if (values.length < 6) return undefined
+  return [values[0] as number, values[1] as number, values[2] as number, values[3] as number, values[4] as number, values[5] as number]
 }
 
 function pair(values: readonly number[]): readonly [number, number] | undefined {
-  const [a, b] = values
-  return a === undefined || b === undefined ? undefined : [a, b]
+  return values.length < 2 ? undefined : [values[0] as number, values[1] as number]
 }
 
-/** Sets `key` only when the value is defined (exactOptionalPropertyTypes). */
-function put<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
-  if (value !== undefined) target[key] = value
-}
+// Optional attributes are set with one named store each (`if (x !== undefined) frame.key = x`): a
+// helper storing by a variable key is one megamorphic store site for every key, slow in V8.
 
 /** Geometry, VOI and rescale attributes common to a classic dataset and a functional group item. */
 function classicFrame(reader: Reader, index: number): DicomFrame {
@@ -71,20 +67,25 @@ function classicFrame(reader: Reader, index: number): DicomFrame {
     rescaleIntercept: reader.number(Tag.RescaleIntercept) ?? 0,
     imageType,
   }
-  put(frame, 'imagePositionPatient', vec3(reader.numbers(Tag.ImagePositionPatient)))
-  put(frame, 'imageOrientationPatient', orientation(reader.numbers(Tag.ImageOrientationPatient)))
-  put(frame, 'pixelSpacing', pair(reader.numbers(Tag.PixelSpacing)))
-  put(frame, 'sliceThickness', reader.number(Tag.SliceThickness))
-  put(frame, 'spacingBetweenSlices', reader.number(Tag.SpacingBetweenSlices))
-  put(frame, 'echoTime', reader.number(Tag.EchoTime))
-  put(frame, 'echoNumber', reader.number(Tag.EchoNumbers) ?? siemensIceEcho(reader))
-  put(frame, 'rescaleType', reader.string(Tag.RescaleType))
-  put(frame, 'complexComponent', componentFromImageType(imageType)
-    ?? componentFromComplexImageComponent(reader.string(Tag.ComplexImageComponent)))
-  put(frame, 'acquisitionNumber', reader.number(Tag.AcquisitionNumber))
-  put(frame, 'temporalPositionIndex', reader.number(Tag.TemporalPositionIdentifier))
-  put(frame, 'windowCenter', reader.number(Tag.WindowCenter))
-  put(frame, 'windowWidth', reader.number(Tag.WindowWidth))
+  const position = vec3(reader.numbers(Tag.ImagePositionPatient))
+  if (position !== undefined) frame.imagePositionPatient = position
+  const cosines = orientation(reader.numbers(Tag.ImageOrientationPatient))
+  if (cosines !== undefined) frame.imageOrientationPatient = cosines
+  const spacing = pair(reader.numbers(Tag.PixelSpacing))
+  if (spacing !== undefined) frame.pixelSpacing = spacing
+  let number: number | undefined
+  if ((number = reader.number(Tag.SliceThickness)) !== undefined) frame.sliceThickness = number
+  if ((number = reader.number(Tag.SpacingBetweenSlices)) !== undefined) frame.spacingBetweenSlices = number
+  if ((number = reader.number(Tag.EchoTime)) !== undefined) frame.echoTime = number
+  if ((number = reader.number(Tag.EchoNumbers) ?? siemensIceEcho(reader)) !== undefined) frame.echoNumber = number
+  const rescaleType = reader.string(Tag.RescaleType)
+  if (rescaleType !== undefined) frame.rescaleType = rescaleType
+  const component = componentFromImageType(imageType) ?? componentFromComplexImageComponent(reader.string(Tag.ComplexImageComponent))
+  if (component !== undefined) frame.complexComponent = component
+  if ((number = reader.number(Tag.AcquisitionNumber)) !== undefined) frame.acquisitionNumber = number
+  if ((number = reader.number(Tag.TemporalPositionIdentifier)) !== undefined) frame.temporalPositionIndex = number
+  if ((number = reader.number(Tag.WindowCenter)) !== undefined) frame.windowCenter = number
+  if ((number = reader.number(Tag.WindowWidth)) !== undefined) frame.windowWidth = number
   return frame
 }
 
@@ -118,7 +119,8 @@ export function enhancedFrames(reader: Reader, numberOfFrames: number): DicomFra
   return Array.from({ length: numberOfFrames }, (_, index) => {
     const groups = new FunctionalGroups(perFrame[index], shared)
     const frame = enhancedFrame(groups, top, index)
-    put(frame, 'echoNumber', echoIndex(frame))
+    const echoNumber = echoIndex(frame)
+    if (echoNumber !== undefined) frame.echoNumber = echoNumber
     return frame
   })
 }
@@ -136,26 +138,39 @@ function enhancedFrame(groups: FunctionalGroups, top: DicomFrame, index: number)
     rescaleIntercept: transform?.number(Tag.RescaleIntercept) ?? top.rescaleIntercept,
     imageType: imageType.length > 0 ? imageType : top.imageType,
   }
-  put(frame, 'imagePositionPatient', vec3(groups.group(Tag.PlanePositionSequence)?.numbers(Tag.ImagePositionPatient) ?? []))
-  put(frame, 'imageOrientationPatient',
-    orientation(groups.group(Tag.PlaneOrientationSequence)?.numbers(Tag.ImageOrientationPatient) ?? []))
-  put(frame, 'pixelSpacing', pair(measures?.numbers(Tag.PixelSpacing) ?? []) ?? top.pixelSpacing)
-  put(frame, 'sliceThickness', measures?.number(Tag.SliceThickness) ?? top.sliceThickness)
-  put(frame, 'spacingBetweenSlices', measures?.number(Tag.SpacingBetweenSlices) ?? top.spacingBetweenSlices)
-  put(frame, 'echoTime', groups.group(Tag.MREchoSequence)?.number(Tag.EffectiveEchoTime, 'FD') ?? top.echoTime)
-  put(frame, 'echoNumber', top.echoNumber)
-  put(frame, 'rescaleType', transform?.string(Tag.RescaleType) ?? top.rescaleType)
-  put(frame, 'complexComponent', componentFromComplexImageComponent(frameType?.string(Tag.ComplexImageComponent))
-    ?? componentFromImageType(imageType) ?? top.complexComponent)
-  put(frame, 'acquisitionNumber', content?.number(Tag.FrameAcquisitionNumber, 'US') ?? top.acquisitionNumber)
-  put(frame, 'temporalPositionIndex', content?.number(Tag.TemporalPositionIndex, 'UL'))
+  const position = vec3(groups.group(Tag.PlanePositionSequence)?.numbers(Tag.ImagePositionPatient) ?? [])
+  if (position !== undefined) frame.imagePositionPatient = position
+  const cosines = orientation(groups.group(Tag.PlaneOrientationSequence)?.numbers(Tag.ImageOrientationPatient) ?? [])
+  if (cosines !== undefined) frame.imageOrientationPatient = cosines
+  const spacing = pair(measures?.numbers(Tag.PixelSpacing) ?? []) ?? top.pixelSpacing
+  if (spacing !== undefined) frame.pixelSpacing = spacing
+  let number: number | undefined
+  if ((number = measures?.number(Tag.SliceThickness) ?? top.sliceThickness) !== undefined) frame.sliceThickness = number
+  if ((number = measures?.number(Tag.SpacingBetweenSlices) ?? top.spacingBetweenSlices) !== undefined) frame.spacingBetweenSlices = number
+  number = groups.group(Tag.MREchoSequence)?.number(Tag.EffectiveEchoTime, 'FD') ?? top.echoTime
+  if (number !== undefined) frame.echoTime = number
+  if (top.echoNumber !== undefined) frame.echoNumber = top.echoNumber
+  const rescaleType = transform?.string(Tag.RescaleType) ?? top.rescaleType
+  if (rescaleType !== undefined) frame.rescaleType = rescaleType
+  const component = componentFromComplexImageComponent(frameType?.string(Tag.ComplexImageComponent))
+    ?? componentFromImageType(imageType) ?? top.complexComponent
+  if (component !== undefined) frame.complexComponent = component
+  enhancedContent(frame, content, top)
+  if ((number = voi?.number(Tag.WindowCenter) ?? top.windowCenter) !== undefined) frame.windowCenter = number
+  if ((number = voi?.number(Tag.WindowWidth) ?? top.windowWidth) !== undefined) frame.windowWidth = number
+  return frame
+}
+
+/** The Frame Content functional group's attributes (PS3.3 C.7.6.16.2.2). */
+function enhancedContent(frame: Mutable<DicomFrame>, content: Reader | undefined, top: DicomFrame): void {
+  let number: number | undefined
+  if ((number = content?.number(Tag.FrameAcquisitionNumber, 'US') ?? top.acquisitionNumber) !== undefined) frame.acquisitionNumber = number
+  if ((number = content?.number(Tag.TemporalPositionIndex, 'UL')) !== undefined) frame.temporalPositionIndex = number
   const dimensionIndexValues = content?.numbers(Tag.DimensionIndexValues, 'UL') ?? []
   if (dimensionIndexValues.length > 0) frame.dimensionIndexValues = dimensionIndexValues
-  put(frame, 'stackId', content?.string(Tag.StackID))
-  put(frame, 'inStackPositionNumber', content?.number(Tag.InStackPositionNumber, 'UL'))
-  put(frame, 'windowCenter', voi?.number(Tag.WindowCenter) ?? top.windowCenter)
-  put(frame, 'windowWidth', voi?.number(Tag.WindowWidth) ?? top.windowWidth)
-  return frame
+  const stackId = content?.string(Tag.StackID)
+  if (stackId !== undefined) frame.stackId = stackId
+  if ((number = content?.number(Tag.InStackPositionNumber, 'UL')) !== undefined) frame.inStackPositionNumber = number
 }
 
 /**

@@ -1,6 +1,6 @@
 // readDicomHeader: one file's header as a DicomInstance (no pixel data read), with its frames and checks.
 import { asDicomError, dicomError } from './fail.js'
-import { readHeaderOf, type HeaderRead } from './file-reader.js'
+import { readHeaderOf, type HeaderRead, type ReadOptions } from './file-reader.js'
 import { classicFrames, enhancedFrames } from './frames.js'
 import { isDecodableSyntax } from './syntaxes.js'
 import { UNDEFINED_LENGTH, type Element } from './parser.js'
@@ -21,7 +21,12 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
  * (pixel data in a transfer syntax no codec here decodes).
  */
 export async function readDicomHeader(path: string): Promise<DicomInstance> {
-  const header = await readHeaderOf(path)
+  return readInstance(path)
+}
+
+/** readDicomHeader as an index run reads it (see readHeaderOf): the instance keeps nothing of `options.reuse`. */
+export async function readInstance(path: string, options?: ReadOptions): Promise<DicomInstance> {
+  const header = await readHeaderOf(path, options)
   try {
     return instanceFromHeader(header)
   } catch (error) {
@@ -37,32 +42,38 @@ export function instanceFromHeader(header: HeaderRead): DicomInstance {
   if (sopClassUid === MEDIA_STORAGE_DIRECTORY_STORAGE) {
     throw dicomError('DICOM_INVALID', path, 'is a DICOMDIR (media directory), not an image instance')
   }
-  const uids = {
-    studyInstanceUid: reader.string(Tag.StudyInstanceUID) ?? '',
-    seriesInstanceUid: reader.string(Tag.SeriesInstanceUID) ?? '',
-    sopInstanceUid: reader.string(Tag.SOPInstanceUID) ?? meta.string(Tag.MediaStorageSOPInstanceUID) ?? '',
-  }
-  for (const [name, uid] of Object.entries(uids)) {
-    if (!isValidUid(uid)) {
-      throw dicomError('UID_INVALID', path, `${name} ${JSON.stringify(uid)} is not a valid DICOM UID (PS3.5 9.1)`, {
-        details: { attribute: name, value: uid },
-      })
-    }
-  }
+  const studyInstanceUid = reader.string(Tag.StudyInstanceUID) ?? ''
+  const seriesInstanceUid = reader.string(Tag.SeriesInstanceUID) ?? ''
+  const sopInstanceUid = reader.string(Tag.SOPInstanceUID) ?? meta.string(Tag.MediaStorageSOPInstanceUID) ?? ''
+  checkUid(path, 'studyInstanceUid', studyInstanceUid)
+  checkUid(path, 'seriesInstanceUid', seriesInstanceUid)
+  checkUid(path, 'sopInstanceUid', sopInstanceUid)
   const image = imageAttributes(reader, parsed.pixelData !== undefined)
+  // One literal in the order the instance's JSON has always had (the spreads it replaces cost a cold process).
   const instance: Mutable<DicomInstance> = {
     path,
     sizeBytes: header.sizeBytes,
     transferSyntaxUid: parsed.transferSyntaxUid,
     sopClassUid,
-    ...uids,
+    studyInstanceUid,
+    seriesInstanceUid,
+    sopInstanceUid,
     imageType: reader.strings(Tag.ImageType),
-    ...image,
+    rows: image.rows,
+    columns: image.columns,
+    bitsAllocated: image.bitsAllocated,
+    bitsStored: image.bitsStored,
+    highBit: image.highBit,
+    pixelRepresentation: image.pixelRepresentation,
+    samplesPerPixel: image.samplesPerPixel,
+    photometricInterpretation: image.photometricInterpretation,
+    numberOfFrames: image.numberOfFrames,
+    hasPixelData: image.hasPixelData,
     frames: sopClassUid === ENHANCED_MR_IMAGE_STORAGE || reader.has(Tag.PerFrameFunctionalGroupsSequence)
       ? enhancedFrames(reader, image.numberOfFrames)
       : classicFrames(reader, image.numberOfFrames),
   }
-  Object.assign(instance, descriptive(reader))
+  describe(reader, instance)
   const philipsScale = philipsScaleOf(reader)
   if (philipsScale !== undefined) instance.philipsScale = philipsScale
   checkPixelData(header, instance)
@@ -73,6 +84,14 @@ export function instanceFromHeader(header: HeaderRead): DicomInstance {
     instance.nativePixelData = { offset: pixelData.offset, vr: pixelData.vr, float: pixelData.tag === Tag.FloatPixelData }
   }
   return instance
+}
+
+/** Refuses a Study/Series/SOP Instance UID that is not a PS3.5 9.1 UID (UIDs end up in paths and queries). */
+function checkUid(path: string, name: string, uid: string): void {
+  if (isValidUid(uid)) return
+  throw dicomError('UID_INVALID', path, `${name} ${JSON.stringify(uid)} is not a valid DICOM UID (PS3.5 9.1)`, {
+    details: { attribute: name, value: uid },
+  })
 }
 
 type ImageAttributes = Pick<DicomInstance, 'rows' | 'columns' | 'bitsAllocated' | 'bitsStored' | 'highBit' | 'pixelRepresentation'
@@ -95,39 +114,53 @@ function imageAttributes(reader: Reader, hasPixelData: boolean): ImageAttributes
   }
 }
 
-/** Patient, study, series and acquisition attributes: only those the file has. */
-function descriptive(reader: Reader): Partial<Mutable<DicomInstance>> {
-  const out: Partial<Mutable<DicomInstance>> = {}
-  const text: [keyof DicomInstance, number][] = [
-    ['patientId', Tag.PatientID], ['patientName', Tag.PatientName], ['patientBirthDate', Tag.PatientBirthDate],
-    ['patientSex', Tag.PatientSex], ['studyDate', Tag.StudyDate], ['studyTime', Tag.StudyTime],
-    ['studyDescription', Tag.StudyDescription], ['accessionNumber', Tag.AccessionNumber],
-    ['seriesDescription', Tag.SeriesDescription], ['protocolName', Tag.ProtocolName], ['modality', Tag.Modality],
-    ['frameOfReferenceUid', Tag.FrameOfReferenceUID], ['manufacturer', Tag.Manufacturer],
-    ['manufacturerModelName', Tag.ManufacturerModelName], ['softwareVersions', Tag.SoftwareVersions],
-    ['mrAcquisitionType', Tag.MRAcquisitionType],
-  ]
-  for (const [key, tag] of text) setIfDefined(out, key, reader.string(tag))
-  const numeric: [keyof DicomInstance, number][] = [
-    ['seriesNumber', Tag.SeriesNumber], ['magneticFieldStrength', Tag.MagneticFieldStrength],
-    ['imagingFrequency', Tag.ImagingFrequency], ['repetitionTime', Tag.RepetitionTime], ['flipAngle', Tag.FlipAngle],
-    ['gantryTilt', Tag.GantryDetectorTilt], ['instanceNumber', Tag.InstanceNumber], ['acquisitionNumber', Tag.AcquisitionNumber],
-  ]
-  for (const [key, tag] of numeric) setIfDefined(out, key, reader.number(tag))
-  setIfDefined(out, 'sequenceName', reader.string(Tag.SequenceName) ?? reader.string(Tag.PulseSequenceName))
+/**
+ * Sets the patient, study, series and acquisition attributes the file has, in this order (the JSON's
+ * key order). Each is a named store: storing ~25 optional keys by a variable key would make V8 turn
+ * every instance into a slow dictionary-mode object.
+ */
+function describe(reader: Reader, out: Mutable<DicomInstance>): void {
+  let text: string | undefined
+  if ((text = reader.string(Tag.PatientID)) !== undefined) out.patientId = text
+  if ((text = reader.string(Tag.PatientName)) !== undefined) out.patientName = text
+  if ((text = reader.string(Tag.PatientBirthDate)) !== undefined) out.patientBirthDate = text
+  if ((text = reader.string(Tag.PatientSex)) !== undefined) out.patientSex = text
+  if ((text = reader.string(Tag.StudyDate)) !== undefined) out.studyDate = text
+  if ((text = reader.string(Tag.StudyTime)) !== undefined) out.studyTime = text
+  if ((text = reader.string(Tag.StudyDescription)) !== undefined) out.studyDescription = text
+  if ((text = reader.string(Tag.AccessionNumber)) !== undefined) out.accessionNumber = text
+  if ((text = reader.string(Tag.SeriesDescription)) !== undefined) out.seriesDescription = text
+  if ((text = reader.string(Tag.ProtocolName)) !== undefined) out.protocolName = text
+  if ((text = reader.string(Tag.Modality)) !== undefined) out.modality = text
+  if ((text = reader.string(Tag.FrameOfReferenceUID)) !== undefined) out.frameOfReferenceUid = text
+  if ((text = reader.string(Tag.Manufacturer)) !== undefined) out.manufacturer = text
+  if ((text = reader.string(Tag.ManufacturerModelName)) !== undefined) out.manufacturerModelName = text
+  if ((text = reader.string(Tag.SoftwareVersions)) !== undefined) out.softwareVersions = text
+  if ((text = reader.string(Tag.MRAcquisitionType)) !== undefined) out.mrAcquisitionType = text
+  describeNumbers(reader, out)
+  if ((text = reader.string(Tag.SequenceName) ?? reader.string(Tag.PulseSequenceName)) !== undefined) out.sequenceName = text
   // Enhanced files keep the acquisition time in AcquisitionDateTime (YYYYMMDDHHMMSS.FFFFFF).
-  setIfDefined(out, 'acquisitionTime', reader.string(Tag.AcquisitionTime) ?? (reader.string(Tag.AcquisitionDateTime)?.slice(8) || undefined))
+  text = reader.string(Tag.AcquisitionTime) ?? (reader.string(Tag.AcquisitionDateTime)?.slice(8) || undefined)
+  if (text !== undefined) out.acquisitionTime = text
   const scanning = reader.strings(Tag.ScanningSequence).filter((value) => value !== '')
   if (scanning.length > 0) out.scanningSequence = scanning
   // Enhanced MR keeps TR and flip angle in the MR Timing and Related Parameters functional group.
   const timing = reader.firstItem(Tag.SharedFunctionalGroupsSequence)?.firstItem(Tag.MRTimingAndRelatedParametersSequence)
-  if (out.repetitionTime === undefined) setIfDefined(out, 'repetitionTime', timing?.number(Tag.RepetitionTime, 'FD'))
-  if (out.flipAngle === undefined) setIfDefined(out, 'flipAngle', timing?.number(Tag.FlipAngle, 'FD'))
-  return out
+  let number: number | undefined
+  if (out.repetitionTime === undefined && (number = timing?.number(Tag.RepetitionTime, 'FD')) !== undefined) out.repetitionTime = number
+  if (out.flipAngle === undefined && (number = timing?.number(Tag.FlipAngle, 'FD')) !== undefined) out.flipAngle = number
 }
 
-function setIfDefined<K extends keyof DicomInstance>(target: Partial<Mutable<DicomInstance>>, key: K, value: unknown): void {
-  if (value !== undefined) (target as Record<string, unknown>)[key] = value
+function describeNumbers(reader: Reader, out: Mutable<DicomInstance>): void {
+  let number: number | undefined
+  if ((number = reader.number(Tag.SeriesNumber)) !== undefined) out.seriesNumber = number
+  if ((number = reader.number(Tag.MagneticFieldStrength)) !== undefined) out.magneticFieldStrength = number
+  if ((number = reader.number(Tag.ImagingFrequency)) !== undefined) out.imagingFrequency = number
+  if ((number = reader.number(Tag.RepetitionTime)) !== undefined) out.repetitionTime = number
+  if ((number = reader.number(Tag.FlipAngle)) !== undefined) out.flipAngle = number
+  if ((number = reader.number(Tag.GantryDetectorTilt)) !== undefined) out.gantryTilt = number
+  if ((number = reader.number(Tag.InstanceNumber)) !== undefined) out.instanceNumber = number
+  if ((number = reader.number(Tag.AcquisitionNumber)) !== undefined) out.acquisitionNumber = number
 }
 
 /** The bytes one frame of native pixel data takes (PS3.5 8.1.1; 1-bit frames pack bits across frames). */

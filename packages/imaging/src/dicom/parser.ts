@@ -1,23 +1,32 @@
-// A lean DICOM Part 10 parser (PS3.10 7.1, PS3.5 7) that records where each element's value lies without decoding it.
+// A lean DICOM Part 10 parser (PS3.10 7.1, PS3.5 7) that records where the wanted elements' values lie without decoding them.
 //
 // dcmjs decodes every value and walks undefined-length sequences two bytes at a time, which
-// reads a Philips header at ~460 files/s; the index needs ~10x that, so headers go through
-// this parser and dcmjs is kept for whole-dataset pass-through (dcmjs.ts).
+// reads a Philips header at ~460 files/s; the index needs far more, so headers go through this
+// parser and dcmjs is kept for whole-dataset pass-through (dcmjs.ts). A header holds hundreds of
+// elements of which the index reads a few dozen: with a TagFilter, only those are recorded and
+// the rest are stepped over. Every element is still walked and checked exactly as when all are
+// kept (the end of an undefined-length sequence is only found that way), so a file parses, or
+// fails, the same with or without a filter. The walk allocates nothing per skipped element: a
+// CLI's cold process spends much of its time in it, mostly before V8 has optimised it.
 import { TextDecoder } from 'node:util'
 import { inflateRawSync } from 'node:zlib'
+import type { TagFilter } from './tag-filter.js'
 import { IMPLICIT_VRS, Tag, TransferSyntax, tagName } from './tags.js'
+import { NOT_A_VR, SHORT_VR, SQ, UN, VR_KINDS, vrName } from './vrs.js'
 
 /** Value length meaning "undefined" (PS3.5 7.1.1): delimited sequences, items, encapsulated pixel data. */
 export const UNDEFINED_LENGTH = 0xffff_ffff
 
 /** How the bytes of one dataset (or nested sequence) are encoded. */
 export interface ParseContext {
-  readonly bytes: Uint8Array
+  readonly bytes: Buffer
   readonly view: DataView
   readonly littleEndian: boolean
   readonly explicit: boolean
   /** The whole stream's length: a read beyond `bytes` but within it needs more data, beyond it is truncation. */
   readonly total: number
+  /** The elements recorded in datasets (all when undefined); sequence items parsed later use it too. */
+  readonly keep: TagFilter | undefined
 }
 
 /** One element: where its value is, not what it is. */
@@ -30,7 +39,7 @@ export interface Element {
   readonly length: number
   readonly ctx: ParseContext
   /** Sequence items; parsed on first access for defined-length sequences. */
-  items?: Dataset[]
+  items: Dataset[] | undefined
 }
 
 export type Dataset = Map<number, Element>
@@ -55,10 +64,17 @@ export class NeedMoreDataError extends Error {
   }
 }
 
-// VRs with a 2-byte reserved field and a 4-byte length in explicit VR (PS3.5 7.1.2, Table 7.1-1).
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'])
-const PIXEL_TAGS = new Set<number>([Tag.PixelData, Tag.FloatPixelData, Tag.DoubleFloatPixelData])
 const MAX_DEPTH = 32
+const ITEM_GROUP = 0xfffe
+const ITEM = 0xe000
+const ITEM_DELIMITER = 0xe00d
+const SEQUENCE_DELIMITER = 0xe0dd
+/** Lengths inside the walk: -1 stands for UNDEFINED_LENGTH, which as a number would be boxed (it exceeds 2^30). */
+const UNDEFINED = -1
+
+function tagOf(group: number, element: number): number {
+  return ((group << 16) | element) >>> 0
+}
 
 function need(ctx: ParseContext, end: number): void {
   if (end <= ctx.bytes.length) return
@@ -67,132 +83,199 @@ function need(ctx: ParseContext, end: number): void {
   throw new TruncatedError(`the file ends at byte ${ctx.bytes.length} but an element needs ${end}`)
 }
 
-function readTag(ctx: ParseContext, pos: number): number {
-  need(ctx, pos + 4)
-  return ((ctx.view.getUint16(pos, ctx.littleEndian) << 16) | ctx.view.getUint16(pos + 2, ctx.littleEndian)) >>> 0
-}
+/**
+ * The element header that readHeader last read, besides the length it returns: one object reused,
+ * since a walk reads a header per element and creating objects there is what made the GC busy.
+ * `vr` is the explicit VR's two bytes, or 0 (an item or delimiter, or implicit VR: looked up when needed).
+ */
+const head = { group: 0, element: 0, vr: 0, value: 0 }
 
-function isVrByte(byte: number | undefined): boolean {
-  return byte !== undefined && byte >= 0x41 && byte <= 0x5a
-}
-
-interface Header {
-  readonly tag: number
-  readonly vr: string
-  readonly length: number
-  readonly valueOffset: number
-}
-
-function readHeader(ctx: ParseContext, pos: number): Header {
-  const tag = readTag(ctx, pos)
-  if (tag >>> 16 === 0xfffe) {
+/** Reads the element header at `pos` into `head`; returns the value length (UNDEFINED when undefined). */
+function readHeader(ctx: ParseContext, pos: number): number {
+  if (pos + 8 > ctx.bytes.length) {
+    need(ctx, pos + 4)
     need(ctx, pos + 8)
-    return { tag, vr: '', length: ctx.view.getUint32(pos + 4, ctx.littleEndian), valueOffset: pos + 8 }
   }
-  if (!ctx.explicit) {
-    need(ctx, pos + 8)
-    const length = ctx.view.getUint32(pos + 4, ctx.littleEndian)
-    const vr = IMPLICIT_VRS.get(tag) ?? (length === UNDEFINED_LENGTH ? 'SQ' : 'UN')
-    return { tag, vr, length, valueOffset: pos + 8 }
-  }
-  need(ctx, pos + 8)
-  const b0 = ctx.bytes[pos + 4]
-  const b1 = ctx.bytes[pos + 5]
-  if (!isVrByte(b0) || !isVrByte(b1)) throw new MalformedError(`element ${tagName(tag)} at byte ${pos} has no valid VR`)
-  const vr = String.fromCharCode(b0 as number, b1 as number)
-  if (LONG_VRS.has(vr)) {
-    need(ctx, pos + 12)
-    return { tag, vr, length: ctx.view.getUint32(pos + 8, ctx.littleEndian), valueOffset: pos + 12 }
-  }
-  return { tag, vr, length: ctx.view.getUint16(pos + 6, ctx.littleEndian), valueOffset: pos + 8 }
+  const { view, littleEndian } = ctx
+  const group = view.getUint16(pos, littleEndian)
+  head.group = group
+  head.element = view.getUint16(pos + 2, littleEndian)
+  head.value = pos + 8
+  head.vr = 0
+  if (group === ITEM_GROUP || !ctx.explicit) return uint32(view, pos + 4, littleEndian)
+  const vr = ((ctx.bytes[pos + 4] as number) << 8) | (ctx.bytes[pos + 5] as number)
+  const kind = VR_KINDS[vr]
+  if (kind === NOT_A_VR) throw new MalformedError(`element ${tagName(tagOf(group, head.element))} at byte ${pos} has no valid VR`)
+  head.vr = vr
+  if (kind === SHORT_VR) return view.getUint16(pos + 6, littleEndian)
+  need(ctx, pos + 12)
+  head.value = pos + 12
+  return uint32(view, pos + 8, littleEndian)
 }
 
-interface ParseLimits {
-  /** Stop (exclusive) at this offset for defined-length content. */
-  readonly end: number
-  /** Content ends with an item delimitation item instead of at `end`. */
-  readonly delimited: boolean
-  /** Top level: stop at the pixel data element without needing its value. */
-  readonly stopAtPixelData: boolean
-  readonly depth: number
+/** A 32-bit length, UNDEFINED for 0xFFFFFFFF (read signed, so that the common case stays a small integer). */
+function uint32(view: DataView, at: number, littleEndian: boolean): number {
+  const value = view.getInt32(at, littleEndian)
+  return value >= UNDEFINED ? value : value + 0x1_0000_0000
 }
 
-/** Parses elements until `limits.end` or a delimiter; returns the dataset and where parsing stopped. */
-function parseElements(ctx: ParseContext, start: number, limits: ParseLimits): { dataset: Dataset; next: number; pixelData?: Element } {
-  if (limits.depth > MAX_DEPTH) throw new MalformedError('sequences nest deeper than 32 levels')
-  const dataset: Dataset = new Map()
+/** The VR of the element `head` describes, as a string (implicit VR: from the dictionary, PS3.5 7.1.3). */
+function elementVr(ctx: ParseContext, length: number): string {
+  if (head.group === ITEM_GROUP) return ''
+  if (ctx.explicit) return vrName(head.vr)
+  return IMPLICIT_VRS.get(tagOf(head.group, head.element)) ?? (length === UNDEFINED ? 'SQ' : 'UN')
+}
+
+/** Whether an undefined-length element holds items (SQ, or UN: PS3.5 6.2.2, Implicit VR Little Endian inside). */
+function holdsItems(ctx: ParseContext, vr: number): 'SQ' | 'UN' | undefined {
+  if (ctx.explicit) return vr === SQ ? 'SQ' : vr === UN ? 'UN' : undefined
+  const name = IMPLICIT_VRS.get(tagOf(head.group, head.element)) ?? 'SQ'
+  return name === 'SQ' || name === 'UN' ? name : undefined
+}
+
+/** The context of an undefined-length UN's items: Implicit VR Little Endian, whatever the dataset's syntax. */
+function implicitLittle(ctx: ParseContext): ParseContext {
+  return ctx.explicit || !ctx.littleEndian ? { ...ctx, explicit: false, littleEndian: true } : ctx
+}
+
+/**
+ * Walks elements from `start` until `end` or, when `delimited` (`end` unused), an item delimiter;
+ * returns where the walk stopped. Elements `ctx.keep` names go into `into` (none when it is
+ * undefined). With `stopAtPixelData` (top level), stops at a pixel data element, recorded, without
+ * needing its value.
+ */
+function walkElements(
+  ctx: ParseContext, start: number, end: number, delimited: boolean, depth: number, into: Dataset | undefined, stopAtPixelData: boolean,
+): number {
+  if (depth > MAX_DEPTH) throw new MalformedError('sequences nest deeper than 32 levels')
+  const { keep, bytes } = ctx
+  // Explicit VR Little Endian (nearly every file): an element that is not recorded and has a defined
+  // length within the bytes is stepped over right here, without a call (V8's first tiers do not inline);
+  // everything else takes the general path below, which reads and checks it the same way.
+  const inline = ctx.explicit && ctx.littleEndian
   let pos = start
-  while (limits.delimited || pos < limits.end) {
-    const header = readHeader(ctx, pos)
-    if (header.tag === Tag.ItemDelimitationItem && limits.delimited) return { dataset, next: header.valueOffset }
-    // A stray sequence delimiter after a defined-length sequence: some writers add one, DCMTK skips it.
-    if (header.tag === Tag.SequenceDelimitationItem && header.length === 0) {
-      pos = header.valueOffset
-      continue
+  while (delimited || pos < end) {
+    if (inline && pos + 12 <= bytes.length) {
+      const group = (bytes[pos] as number) | ((bytes[pos + 1] as number) << 8)
+      const kind = VR_KINDS[((bytes[pos + 4] as number) << 8) | (bytes[pos + 5] as number)] as number
+      if (group !== ITEM_GROUP && group !== 0x7fe0 && kind !== NOT_A_VR
+        && (into === undefined || (keep !== undefined && !keep.has(group, (bytes[pos + 2] as number) | ((bytes[pos + 3] as number) << 8))))) {
+        const length = kind === SHORT_VR ? (bytes[pos + 6] as number) | ((bytes[pos + 7] as number) << 8)
+          : (bytes[pos + 8] as number) | ((bytes[pos + 9] as number) << 8) | ((bytes[pos + 10] as number) << 16) | ((bytes[pos + 11] as number) << 24)
+        const next = pos + (kind === SHORT_VR ? 8 : 12) + length
+        // A 4-byte length read as signed: undefined (-1) or beyond 2 GiB goes the general way.
+        if (length >= 0 && next <= bytes.length) {
+          pos = next
+          continue
+        }
+      }
     }
-    if (header.tag >>> 16 === 0xfffe) throw new MalformedError(`unexpected delimiter ${tagName(header.tag)} at byte ${pos}`)
-    const element: Element = { tag: header.tag, vr: header.vr, offset: header.valueOffset, length: header.length, ctx }
-    dataset.set(header.tag, element)
-    if (limits.stopAtPixelData && PIXEL_TAGS.has(header.tag)) return { dataset, next: pos, pixelData: element }
-    pos = skipValue(ctx, element, limits.depth)
+    const length = readHeader(ctx, pos)
+    const { group, element } = head
+    if (group === ITEM_GROUP) {
+      if (element === ITEM_DELIMITER && delimited) return head.value
+      // A stray sequence delimiter after a defined-length sequence: some writers add one, DCMTK skips it.
+      if (element === SEQUENCE_DELIMITER && length === 0) {
+        pos = head.value
+        continue
+      }
+      throw new MalformedError(`unexpected delimiter ${tagName(tagOf(group, element))} at byte ${pos}`)
+    }
+    if (stopAtPixelData && group === 0x7fe0 && (element === 0x0010 || element === 0x0008 || element === 0x0009)) {
+      record(ctx, into, length)
+      return pos
+    }
+    if (into !== undefined && (keep === undefined || keep.has(group, element))) pos = valueEnd(ctx, record(ctx, into, length), length, depth)
+    else pos = skip(ctx, length, depth)
   }
-  if (pos !== limits.end) throw new MalformedError(`an element runs past the end of its item at byte ${limits.end}`)
-  return { dataset, next: pos }
+  if (pos !== end) throw new MalformedError(`an element runs past the end of its item at byte ${end}`)
+  return pos
 }
 
-/** Moves past an element's value; undefined-length sequences are parsed on the way (their end is not known otherwise). */
-function skipValue(ctx: ParseContext, element: Element, depth: number): number {
-  if (element.length !== UNDEFINED_LENGTH) {
-    const end = element.offset + element.length
+/** Records the element `head` describes in `into`. */
+function record(ctx: ParseContext, into: Dataset | undefined, length: number): Element {
+  const tag = tagOf(head.group, head.element)
+  const element: Element = {
+    tag, vr: elementVr(ctx, length), offset: head.value, length: length === UNDEFINED ? UNDEFINED_LENGTH : length, ctx, items: undefined,
+  }
+  into?.set(tag, element)
+  return element
+}
+
+/**
+ * Moves past a recorded element's value; undefined-length sequences are parsed on the way (their end
+ * is not known otherwise). `length` is the walk's (UNDEFINED for undefined): Element.length may hold
+ * 0xFFFFFFFF, which makes V8 store that field as a double, and arithmetic on it would box every position.
+ */
+function valueEnd(ctx: ParseContext, element: Element, length: number, depth: number): number {
+  if (length !== UNDEFINED) {
+    const end = element.offset + length
     need(ctx, end)
     return end
   }
   if (element.vr === 'SQ' || element.vr === 'UN') {
-    // PS3.5 6.2.2: an undefined-length UN is a sequence encoded in Implicit VR Little Endian.
-    const itemCtx = element.vr === 'UN' ? { ...ctx, explicit: false, littleEndian: true } : ctx
-    const { items, next } = parseItems(itemCtx, element.offset, UNDEFINED_LENGTH, depth + 1)
+    const items: Dataset[] = []
+    const next = walkItems(element.vr === 'UN' ? implicitLittle(ctx) : ctx, element.offset, UNDEFINED, depth + 1, items)
     element.items = items
     return next
   }
   return skipFragments(ctx, element.offset)
 }
 
+/** Moves past the value of the element `head` describes, recording nothing. */
+function skip(ctx: ParseContext, length: number, depth: number): number {
+  const start = head.value
+  if (length !== UNDEFINED) {
+    need(ctx, start + length)
+    return start + length
+  }
+  const items = holdsItems(ctx, head.vr)
+  if (items === undefined) return skipFragments(ctx, start)
+  return walkItems(items === 'UN' ? implicitLittle(ctx) : ctx, start, UNDEFINED, depth + 1, undefined)
+}
+
 /** Skips encapsulated pixel data items up to the sequence delimiter (PS3.5 A.4). */
 function skipFragments(ctx: ParseContext, start: number): number {
   let pos = start
   for (;;) {
-    const header = readHeader(ctx, pos)
-    if (header.tag === Tag.SequenceDelimitationItem) return header.valueOffset
-    if (header.tag !== Tag.Item) throw new MalformedError(`encapsulated pixel data holds ${tagName(header.tag)} at byte ${pos}`)
-    pos = header.valueOffset + header.length
+    const length = readHeader(ctx, pos)
+    const { group, element } = head
+    if (group === ITEM_GROUP && element === SEQUENCE_DELIMITER) return head.value
+    if (group !== ITEM_GROUP || element !== ITEM) {
+      throw new MalformedError(`encapsulated pixel data holds ${tagName(tagOf(group, element))} at byte ${pos}`)
+    }
+    pos = head.value + (length === UNDEFINED ? UNDEFINED_LENGTH : length)
     need(ctx, pos)
   }
 }
 
-/** Parses the items of a sequence (PS3.5 7.5). */
-function parseItems(ctx: ParseContext, start: number, length: number, depth: number): { items: Dataset[]; next: number } {
-  const items: Dataset[] = []
-  const delimited = length === UNDEFINED_LENGTH
-  const end = delimited ? Number.POSITIVE_INFINITY : start + length
+/** Walks the items of a sequence (PS3.5 7.5), each into a new dataset pushed on `items` (none when undefined). */
+function walkItems(ctx: ParseContext, start: number, length: number, depth: number, items: Dataset[] | undefined): number {
+  const delimited = length === UNDEFINED
+  // Not Infinity for a delimited sequence: a double there would make V8 box positions compared with it.
+  const end = delimited ? UNDEFINED : start + length
   if (!delimited) need(ctx, end)
   let pos = start
-  while (pos < end) {
-    const header = readHeader(ctx, pos)
-    if (header.tag === Tag.SequenceDelimitationItem) {
-      if (delimited) return { items, next: header.valueOffset }
+  while (delimited || pos < end) {
+    const itemLength = readHeader(ctx, pos)
+    const { group, element } = head
+    if (group === ITEM_GROUP && element === SEQUENCE_DELIMITER) {
+      if (delimited) return head.value
       // Some writers end a defined-length sequence with a delimiter too (DCMTK: "for re-encoding").
-      pos = header.valueOffset
+      pos = head.value
       continue
     }
-    if (header.tag !== Tag.Item) throw new MalformedError(`sequence holds ${tagName(header.tag)} where an item belongs, at byte ${pos}`)
-    const itemDelimited = header.length === UNDEFINED_LENGTH
-    const itemEnd = itemDelimited ? Number.POSITIVE_INFINITY : header.valueOffset + header.length
-    const parsed = parseElements(ctx, header.valueOffset, { end: itemEnd, delimited: itemDelimited, stopAtPixelData: false, depth })
-    items.push(parsed.dataset)
-    pos = parsed.next
+    if (group !== ITEM_GROUP || element !== ITEM) {
+      throw new MalformedError(`sequence holds ${tagName(tagOf(group, element))} where an item belongs, at byte ${pos}`)
+    }
+    const itemDelimited = itemLength === UNDEFINED
+    const itemEnd = itemDelimited ? UNDEFINED : head.value + itemLength
+    const item: Dataset | undefined = items === undefined ? undefined : new Map()
+    pos = walkElements(ctx, head.value, itemEnd, itemDelimited, depth, item, false)
+    if (item !== undefined) items?.push(item)
   }
   if (pos !== end) throw new MalformedError(`a sequence item runs past the end of its sequence at byte ${end}`)
-  return { items, next: pos }
+  return pos
 }
 
 /** The items of a sequence element (empty for anything else); defined-length ones are parsed now. */
@@ -201,8 +284,10 @@ export function itemsOf(element: Element | undefined): readonly Dataset[] {
   if (element.items !== undefined) return element.items
   if (element.length === 0 || (element.vr !== 'SQ' && element.vr !== 'UN')) return []
   const ctx = element.vr === 'UN' && element.ctx.explicit ? { ...element.ctx, explicit: false, littleEndian: true } : element.ctx
+  const items: Dataset[] = []
   try {
-    element.items = parseItems(ctx, element.offset, element.length, 1).items
+    walkItems(ctx, element.offset, element.length === UNDEFINED_LENGTH ? UNDEFINED : element.length, 1, items)
+    element.items = items
   } catch (error) {
     // A defined-length UN that is not a sequence after all: no items, not a broken file.
     if (element.vr === 'UN' && error instanceof MalformedError) element.items = []
@@ -218,8 +303,18 @@ export function hasPart10Magic(bytes: Uint8Array): boolean {
   return bytes.length >= PREAMBLE + 4 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d
 }
 
-function contextFor(bytes: Uint8Array, total: number, littleEndian: boolean, explicit: boolean): ParseContext {
-  return { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), littleEndian, explicit, total }
+function contextFor(bytes: Uint8Array, total: number, littleEndian: boolean, explicit: boolean, keep: TagFilter | undefined): ParseContext {
+  // The same memory as a Buffer, whose latin1 decoding values.ts uses for text.
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return { bytes: buffer, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), littleEndian, explicit, total, keep }
+}
+
+/** What {@link parsePart10} does. */
+export interface ParseOptions {
+  /** End at the top-level pixel data element, whose value need not be in the bytes. */
+  readonly stopAtPixelData: boolean
+  /** Record only these elements (at every depth; the file meta group is always recorded whole). */
+  readonly keep?: TagFilter | undefined
 }
 
 /**
@@ -227,44 +322,52 @@ function contextFor(bytes: Uint8Array, total: number, littleEndian: boolean, exp
  * `stopAtPixelData`, parsing ends at the top-level pixel data element, whose value need not be
  * in `bytes`. Throws NeedMoreDataError when `bytes` is too short, TruncatedError or MalformedError.
  */
-export function parsePart10(bytes: Uint8Array, total: number, options: { stopAtPixelData: boolean }): ParsedFile {
+export function parsePart10(bytes: Uint8Array, total: number, options: ParseOptions): ParsedFile {
   if (!hasPart10Magic(bytes)) throw new MalformedError("no 'DICM' at byte 128: not a DICOM Part 10 file")
-  const metaCtx = contextFor(bytes, total, true, true)
+  const metaCtx = contextFor(bytes, total, true, true, undefined)
   // The meta group is always Explicit VR Little Endian (PS3.10 7.1); walk it until the group changes.
   const meta: Dataset = new Map()
   let pos = PREAMBLE + 4
   while (pos + 4 <= total) {
     need(metaCtx, pos + 4)
     if (metaCtx.view.getUint16(pos, true) !== 0x0002) break
-    const header = readHeader(metaCtx, pos)
-    meta.set(header.tag, { tag: header.tag, vr: header.vr, offset: header.valueOffset, length: header.length, ctx: metaCtx })
-    pos = skipValue(metaCtx, meta.get(header.tag) as Element, 0)
+    const length = readHeader(metaCtx, pos)
+    pos = valueEnd(metaCtx, record(metaCtx, meta, length), length, 0)
   }
   const syntaxElement = meta.get(Tag.TransferSyntaxUID)
   if (syntaxElement === undefined) throw new MalformedError('the file meta information has no TransferSyntaxUID (0002,0010)')
   const transferSyntaxUid = asciiValue(syntaxElement)
-  const { ctx, start } = datasetContext(bytes, total, pos, transferSyntaxUid)
-  const parsed = parseElements(ctx, start, { end: ctx.total, delimited: false, stopAtPixelData: options.stopAtPixelData, depth: 0 })
-  return { meta, dataset: parsed.dataset, transferSyntaxUid, ...(parsed.pixelData === undefined ? {} : { pixelData: parsed.pixelData }) }
+  const { ctx, start } = datasetContext(metaCtx, pos, transferSyntaxUid, options.keep)
+  const dataset: Dataset = new Map()
+  const next = walkElements(ctx, start, ctx.total, false, 0, dataset, options.stopAtPixelData)
+  // The walk of a whole dataset ends early only at pixel data, recorded under the tag found there.
+  const pixelData = next < ctx.total ? dataset.get(tagOf(ctx.view.getUint16(next, ctx.littleEndian), ctx.view.getUint16(next + 2, ctx.littleEndian))) : undefined
+  return pixelData === undefined ? { meta, dataset, transferSyntaxUid } : { meta, dataset, transferSyntaxUid, pixelData }
 }
 
-function datasetContext(bytes: Uint8Array, total: number, start: number, syntax: string): { ctx: ParseContext; start: number } {
+/** The dataset's context after the meta group (same bytes and DataView unless deflated). */
+function datasetContext(meta: ParseContext, start: number, syntax: string, keep: TagFilter | undefined): { ctx: ParseContext; start: number } {
+  const { bytes, view, total } = meta
   if (syntax === TransferSyntax.DeflatedExplicitVRLittleEndian) {
     // PS3.5 A.5: the dataset after the meta group is raw-deflated; it has to be inflated whole.
-    need(contextFor(bytes, total, true, true), total)
+    need(meta, total)
     let inflated: Uint8Array
     try {
       inflated = inflateRawSync(bytes.subarray(start, total))
     } catch (error) {
       throw new TruncatedError(`the deflated dataset cannot be inflated: ${(error as Error).message}`)
     }
-    return { ctx: contextFor(inflated, inflated.length, true, true), start: 0 }
+    return { ctx: contextFor(inflated, inflated.length, true, true, keep), start: 0 }
   }
   const littleEndian = syntax !== TransferSyntax.ExplicitVRBigEndian
   let explicit = syntax !== TransferSyntax.ImplicitVRLittleEndian
   // Some writers label Implicit VR data as explicit: when the first element has no VR letters, trust the bytes.
   if (explicit && start + 6 <= bytes.length && !(isVrByte(bytes[start + 4]) && isVrByte(bytes[start + 5]))) explicit = false
-  return { ctx: contextFor(bytes, total, littleEndian, explicit), start }
+  return { ctx: { bytes, view, littleEndian, explicit, total, keep }, start }
+}
+
+function isVrByte(byte: number | undefined): boolean {
+  return byte !== undefined && byte >= 0x41 && byte <= 0x5a
 }
 
 const latin1 = new TextDecoder('latin1')

@@ -1,6 +1,8 @@
 // Typed reads of element values (PS3.5 6.2): strings, numbers in text or binary form, sequence items.
 import { TextDecoder } from 'node:util'
 import { itemsOf, type Dataset, type Element } from './parser.js'
+import type { TagFilter } from './tag-filter.js'
+import { tagName } from './tags.js'
 
 const latin1 = new TextDecoder('latin1')
 const decoders = new Map<string, TextDecoder>()
@@ -50,43 +52,60 @@ export class Reader {
   constructor(
     readonly dataset: Dataset,
     private readonly decoder: TextDecoder = latin1,
+    /** The tags the parse recorded, when it did not record all: asking for another one is a bug, not an absent value. */
+    private readonly recorded?: TagFilter,
   ) {}
 
   /** The same character set, another dataset (a sequence item). */
   item(dataset: Dataset): Reader {
-    return new Reader(dataset, this.decoder)
+    return new Reader(dataset, this.decoder, this.recorded)
   }
 
   has(tag: number): boolean {
-    return this.dataset.has(tag)
+    return this.element(tag) !== undefined
   }
 
   element(tag: number): Element | undefined {
+    if (this.recorded !== undefined && !this.recorded.hasTag(tag)) {
+      throw new Error(`${tagName(tag)} is not among the tags the header parse records (file-reader.ts HEADER_TAGS)`)
+    }
     return this.dataset.get(tag)
   }
 
   /** All values of a text element, trimmed; [] when absent or empty. */
   strings(tag: number): string[] {
-    const element = this.dataset.get(tag)
+    const element = this.element(tag)
     if (element === undefined || element.length === 0) return []
-    const { bytes } = element.ctx
-    const raw = bytes.subarray(element.offset, element.offset + element.length)
-    const text = TEXT_VRS.has(element.vr) && this.decoder !== latin1 ? this.decoder.decode(raw) : latin1Text(raw)
+    const text = this.text(element)
     // Padding is a trailing space (NUL for UI); leading spaces are insignificant except in long text.
     if (SINGLE_VALUED.has(element.vr)) return [trim(text, false)]
+    if (!text.includes('\\')) return [trim(text, true)]
     return text.split('\\').map((value) => trim(value, true))
   }
 
-  /** The first value of a text element, or undefined when absent or empty. */
+  /** The value of a text element (several joined by backslashes), or undefined when absent or empty. */
   string(tag: number): string | undefined {
-    const values = this.strings(tag)
-    const joined = values.length > 1 ? values.join('\\') : values[0]
-    return joined === undefined || joined === '' ? undefined : joined
+    const element = this.element(tag)
+    if (element === undefined || element.length === 0) return undefined
+    const text = this.text(element)
+    // strings(tag).join('\\') without its arrays for the usual single value.
+    const joined = SINGLE_VALUED.has(element.vr) ? trim(text, false)
+      : text.includes('\\') ? text.split('\\').map((value) => trim(value, true)).join('\\') : trim(text, true)
+    return joined === '' ? undefined : joined
+  }
+
+  /** The element's value as text, in the file's character set where its VR allows one (PS3.5 6.1.2.3). */
+  private text(element: Element): string {
+    const { bytes } = element.ctx
+    const end = element.offset + element.length
+    return this.decoder !== latin1 && TEXT_VRS.has(element.vr)
+      ? this.decoder.decode(bytes.subarray(element.offset, end))
+      : latin1Text(bytes, element.offset, end)
   }
 
   /** Numeric values, whether stored as text (DS, IS) or binary (US, SS, UL, SL, FL, FD, and UN by its length). */
   numbers(tag: number, unknownAs: 'US' | 'UL' | 'FL' | 'FD' | 'text' = 'text'): number[] {
-    const element = this.dataset.get(tag)
+    const element = this.element(tag)
     if (element === undefined || element.length === 0) return []
     const vr = element.vr === 'UN' ? unknownAs : element.vr
     const width = BINARY_WIDTH[vr]
@@ -101,21 +120,28 @@ export class Reader {
 
   private textNumbers(tag: number): number[] {
     const values: number[] = []
-    for (const value of this.strings(tag)) {
+    const strings = this.strings(tag)
+    for (let index = 0; index < strings.length; index++) {
+      const value = strings[index] as string
       const parsed = Number(value)
       if (value !== '' && Number.isFinite(parsed)) values.push(parsed)
     }
     return values
   }
 
-  /** The first numeric value, or undefined. */
+  /** The first numeric value (numbers(tag)[0], without its arrays), or undefined. */
   number(tag: number, unknownAs: 'US' | 'UL' | 'FL' | 'FD' | 'text' = 'text'): number | undefined {
-    return this.numbers(tag, unknownAs)[0]
+    const element = this.element(tag)
+    if (element === undefined || element.length === 0) return undefined
+    const vr = element.vr === 'UN' ? unknownAs : element.vr
+    const width = BINARY_WIDTH[vr]
+    if (width === undefined) return firstNumber(this.text(element), element.vr)
+    return width <= element.length ? readBinary(element.ctx.view, element.offset, vr, element.ctx.littleEndian) : undefined
   }
 
   /** Attribute tags of an AT element (PS3.5 6.2: group then element, each 16-bit). */
   attributeTags(tag: number): number[] {
-    const element = this.dataset.get(tag)
+    const element = this.element(tag)
     if (element === undefined) return []
     const { view, littleEndian } = element.ctx
     const tags: number[] = []
@@ -127,18 +153,39 @@ export class Reader {
 
   /** The items of a sequence, as readers. */
   items(tag: number): Reader[] {
-    return itemsOf(this.dataset.get(tag)).map((item) => this.item(item))
+    return itemsOf(this.element(tag)).map((item) => this.item(item))
   }
 
   /** The first item of a sequence, if any. */
   firstItem(tag: number): Reader | undefined {
-    return this.items(tag)[0]
+    const first = itemsOf(this.element(tag))[0]
+    return first === undefined ? undefined : this.item(first)
   }
 }
 
-/** Latin-1 text of a short value without a TextDecoder call (most values are a few bytes of ASCII). */
-function latin1Text(raw: Uint8Array): string {
-  return raw.length <= 1024 ? String.fromCharCode.apply(null, raw as unknown as number[]) : latin1.decode(raw)
+/**
+ * Bytes [start, end) as Latin-1 text: a short value (most are a few bytes of ASCII) byte for byte
+ * (ISO 8859-1) by Buffer, with no subarray and no TextDecoder call; a long one through the
+ * TextDecoder, as it always was (whose 'latin1' is windows-1252: the same for ASCII).
+ */
+function latin1Text(bytes: Buffer, start: number, end: number): string {
+  return end - start <= 1024 ? bytes.toString('latin1', start, end) : latin1.decode(bytes.subarray(start, end))
+}
+
+/** The first value of `text` that is a finite number, as textNumbers would find it. */
+function firstNumber(text: string, vr: string): number | undefined {
+  if (SINGLE_VALUED.has(vr)) return finite(trim(text, false))
+  for (let start = 0; ;) {
+    const end = text.indexOf('\\', start)
+    const parsed = finite(trim(end < 0 ? text.slice(start) : text.slice(start, end), true))
+    if (parsed !== undefined || end < 0) return parsed
+    start = end + 1
+  }
+}
+
+function finite(value: string): number | undefined {
+  const parsed = Number(value)
+  return value !== '' && Number.isFinite(parsed) ? parsed : undefined
 }
 
 function trim(value: string, leading: boolean): string {

@@ -1,4 +1,5 @@
 // Vendor scaling kept in private tags, found through their private creators (PS3.5 7.8.1).
+import type { PrivateTags } from './tag-filter.js'
 import { Tag } from './tags.js'
 import type { Reader } from './values.js'
 
@@ -8,6 +9,12 @@ const PHILIPS_IMAGING_005 = 'Philips MR Imaging DD 005'
 const SIEMENS_GROUP = 0x0021
 const SIEMENS_SDI = 'SIEMENS MR SDI 02'
 
+/** The private tags the vendor readers look at (a header parse records only what is read). */
+export const VENDOR_PRIVATE_TAGS: readonly PrivateTags[] = [
+  { group: PHILIPS_GROUP, elements: [0x0d, 0x0e, 0x0f] },
+  { group: SIEMENS_GROUP, elements: [0x06] },
+]
+
 /**
  * The block (gggg,xx00) that `creator` reserved in `group` (PS3.5 7.8.1). Philips always uses the
  * same blocks, so `usualBlock` serves when a (de-identified) file lost its creator elements.
@@ -15,11 +22,13 @@ const SIEMENS_SDI = 'SIEMENS MR SDI 02'
 export function privateBlock(reader: Reader, group: number, creator: string, usualBlock: number): number
 export function privateBlock(reader: Reader, group: number, creator: string): number | undefined
 export function privateBlock(reader: Reader, group: number, creator: string, usualBlock?: number): number | undefined {
-  for (const [tag, element] of reader.dataset) {
-    if (tag >>> 16 !== group || (tag & 0xffff) < 0x10 || (tag & 0xffff) > 0xff || element.length === 0) continue
-    if (reader.string(tag) === creator) return tag & 0xff
-  }
-  return usualBlock
+  let block: number | undefined
+  // forEach, not for-of: no entry arrays or iterator results, which a cold process would allocate one by one.
+  reader.dataset.forEach((element, tag) => {
+    if (block !== undefined || tag >>> 16 !== group || (tag & 0xffff) < 0x10 || (tag & 0xffff) > 0xff || element.length === 0) return
+    if (reader.string(tag) === creator) block = tag & 0xff
+  })
+  return block ?? usualBlock
 }
 
 function privateTag(group: number, block: number, element: number): number {

@@ -1,27 +1,21 @@
 // The loopback Orthanc really stores what DCMTK sends it, and stops cleanly.
 import { execFile } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { startOrthanc } from './orthanc.js'
+import { haveTools, testDataDir } from './tools.js'
 
-const required = process.env.PACSFLOW_REQUIRE_TOOLS === '1'
-function have(command: string): boolean {
-  const found = (process.env.PATH ?? '').split(':').some((dir) => existsSync(join(dir, command)))
-  if (!found && required) throw new Error(`MISSING TOOL ${command}; PACSFLOW_REQUIRE_TOOLS=1 makes this an error`)
-  if (!found) console.warn(`\n*** MISSING TOOL ${command} (apt-get install orthanc dcmtk) - Orthanc tests SKIPPED ***\n`)
-  return found
-}
-const dataDir = process.env.PACSFLOW_TEST_DATA ?? resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../shared/data/dicom')
-const series = join(dataDir, 'dcm_qa_fmap/Siemens_2_gre_field_magph/In')
+const dataDir = testDataDir()
+const ready = haveTools('Orthanc', 'storescu') && dataDir !== undefined
 
-describe.skipIf(!(have('Orthanc') && have('storescu')) || !existsSync(series))('startOrthanc', () => {
+describe.skipIf(!ready)('startOrthanc', () => {
   it('accepts C-STORE on loopback, reports the instances, and stops', async () => {
     const orthanc = await startOrthanc()
     try {
-      const files = readdirSync(series).slice(0, 5).map((name) => join(series, name))
+      const files = readdirSync(join(dataDir!, 'dcm_qa_fmap/Siemens_2_gre_field_magph/In')).slice(0, 5)
+        .map((name) => join(dataDir!, 'dcm_qa_fmap/Siemens_2_gre_field_magph/In', name))
       await promisify(execFile)('storescu', ['-aec', orthanc.aet, orthanc.host, String(orthanc.dicomPort), ...files], {
         env: { ...process.env, TCP_NODELAY: '1' },
       })

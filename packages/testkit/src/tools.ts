@@ -1,9 +1,10 @@
 // Find external tools (DCMTK, dcm2niix, nibabel...) and skip loudly without them,
 // or fail when PACSFLOW_REQUIRE_TOOLS=1 (CI installs them, so a missing tool is an error there).
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { gunzipSync } from 'node:zlib'
 
 const required = process.env.PACSFLOW_REQUIRE_TOOLS === '1'
 
@@ -58,4 +59,25 @@ export function testDataDir(): string | undefined {
   if (required) throw new Error(`${message}; PACSFLOW_REQUIRE_TOOLS=1 makes this an error`)
   console.warn(`\n*** ${message} ***\n`)
   return undefined
+}
+
+/**
+ * Copies a series' `In/` folder from the shared data (e.g. `dcm_qa_fmap/Siemens_2_gre_field_magph`)
+ * to `target`, gunzipping the `.dcm.gz` files as the data's README asks; returns the DICOM paths, sorted.
+ */
+export function copyTestSeries(folder: string, target: string, dataDir = testDataDir()): string[] {
+  if (dataDir === undefined) throw new Error('no test data (PACSFLOW_TEST_DATA)')
+  cpSync(join(dataDir, folder, 'In'), target, { recursive: true })
+  const files: string[] = []
+  for (const entry of readdirSync(target, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue
+    const path = join(entry.parentPath, entry.name)
+    if (!path.endsWith('.gz')) files.push(path)
+    else {
+      writeFileSync(path.slice(0, -3), gunzipSync(readFileSync(path)))
+      rmSync(path)
+      files.push(path.slice(0, -3))
+    }
+  }
+  return files.sort()
 }

@@ -1,18 +1,12 @@
 // `pacsflow dicom2nifti` on real scanner data, with a bad file mixed in.
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { copyTestSeries, testDataDir } from '@pacsflow/testkit'
 import { runCli } from '../main.js'
 
-const here = fileURLToPath(new URL('.', import.meta.url))
-const dataDir = process.env.PACSFLOW_TEST_DATA ?? resolve(here, '../../../../../shared/data/dicom')
-const haveData = existsSync(join(dataDir, 'README.md'))
-if (!haveData) {
-  if (process.env.PACSFLOW_REQUIRE_TOOLS === '1') throw new Error(`test data missing at ${dataDir}`)
-  console.warn(`\n*** TEST DATA NOT FOUND at ${dataDir} - dicom2nifti CLI test SKIPPED ***\n`)
-}
+const haveData = testDataDir() !== undefined
 const scratch = mkdtempSync(join(tmpdir(), 'pacsflow-cli-d2n-'))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
@@ -25,7 +19,7 @@ async function cli(...argv: string[]) {
 
 describe.skipIf(!haveData)('pacsflow dicom2nifti', () => {
   it('writes one NIfTI and sidecar per volume', async () => {
-    cpSync(join(dataDir, 'dcm_qa_fmap/Siemens_2_gre_field_magph/In'), join(scratch, 'in'), { recursive: true })
+    copyTestSeries('dcm_qa_fmap/Siemens_2_gre_field_magph', join(scratch, 'in'))
     const { code, stdout, stderr } = await cli('dicom2nifti', 'in', 'out')
     expect(stderr).toBe('')
     expect(code).toBe(0)
@@ -39,7 +33,7 @@ describe.skipIf(!haveData)('pacsflow dicom2nifti', () => {
   })
 
   it('reports a non-DICOM file with its code, converts the rest, and exits 1', async () => {
-    cpSync(join(dataDir, 'dcm_qa_fmap/Siemens_3_gre_field_magph/In'), join(scratch, 'mixed'), { recursive: true })
+    copyTestSeries('dcm_qa_fmap/Siemens_3_gre_field_magph', join(scratch, 'mixed'))
     writeFileSync(join(scratch, 'mixed', 'notes.txt'), 'not an image')
     const { code, stdout, stderr } = await cli('dicom2nifti', 'mixed', 'mixed-out', '--gzip', '--json')
     expect(code).toBe(1)

@@ -1,13 +1,13 @@
 // `pacsflow nifti2dicom` on a real reference: files that dciodvfy accepts, the same UIDs on a second run.
-import { execFileSync, spawnSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { isPacsflowError } from '@pacsflow/core'
 import { groupStudies, indexDicom, niftiLayout, writeNifti } from '@pacsflow/imaging'
-import { haveTools, testDataDir } from '@pacsflow/testkit'
+import { copyTestSeries, haveTools, testDataDir } from '@pacsflow/testkit'
 import { UsageError } from '../command.js'
 import { nifti2dicomCommand } from './nifti2dicom.js'
 
@@ -33,8 +33,7 @@ function dciodvfyErrors(dir: string): string[] {
 
 describe.skipIf(!ready)('pacsflow nifti2dicom', () => {
   const setup = (async () => {
-    cpSync(join(dataDir!, 'dcm_qa_xa30i/gre_field_mapping_9001_9002_10001/In'), join(scratch, 'exam'), { recursive: true })
-    execFileSync('sh', ['-c', `find "${join(scratch, 'exam')}" -name '*.gz' -exec gunzip -f {} +`])
+    copyTestSeries('dcm_qa_xa30i/gre_field_mapping_9001_9002_10001', join(scratch, 'exam'))
     const { instances } = await indexDicom(join(scratch, 'exam'))
     const series = groupStudies(instances).flatMap((study) => study.series).find((s) => s.seriesNumber === 9001)!
     const layout = niftiLayout(series.volumes[0]!, series)

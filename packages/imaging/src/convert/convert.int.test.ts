@@ -1,11 +1,11 @@
 // Native conversion judged against dcm2niix: for every shared real series, the same dims, the same
 // affine within 1e-4 mm, identical stored voxels and the same scaling as dcm2niix's reference NIfTI.
-import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { indexDicom } from '../dicom/index.js'
+import { unpackFolder } from '../dicom/test-fixtures.js'
 import type { Vec3 } from '../dicom/types.js'
 import { apply, sub } from '../geometry/matrix.js'
 import { readNifti, type NiftiImage } from '../nifti/index.js'
@@ -54,10 +54,9 @@ const scratch = mkdtempSync(join(tmpdir(), 'pacsflow-convert-'))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
 /** A copy of a series' DICOM with the published `.dcm.gz` files gunzipped, as dcm2niix's own tests do. */
-function unpacked(folder: string): string {
+async function unpacked(folder: string): Promise<string> {
   const target = join(scratch, folder.replace(/\//g, '_'))
-  cpSync(join(dataDir!, folder, 'In'), target, { recursive: true })
-  execFileSync('sh', ['-c', `find "${target}" -name '*.gz' -exec gunzip -f {} +`])
+  await unpackFolder(folder, target)
   return target
 }
 
@@ -72,7 +71,7 @@ function rawValues(image: NiftiImage): number[] {
 
 describe.skipIf(dataDir === undefined).each(cases)('$folder', ({ folder, refs }) => {
   it('matches dcm2niix: dims, affine, stored voxels and scaling', async () => {
-    const input = unpacked(folder)
+    const input = await unpacked(folder)
     const { instances, problems } = await indexDicom(input)
     expect(problems).toEqual([])
     const series = groupStudies(instances).flatMap((study) => study.series)

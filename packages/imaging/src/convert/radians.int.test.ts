@@ -1,10 +1,10 @@
 // toNifti's phase options and sidecar on real Siemens and Philips phase data.
-import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { indexDicom } from '../dicom/index.js'
+import { unpackFolder } from '../dicom/test-fixtures.js'
 import { readNifti, scaledData } from '../nifti/index.js'
 import { groupStudies } from '../series/group.js'
 import { testDataDir } from '../test-support/tools.js'
@@ -16,8 +16,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
 async function seriesOf(folder: string) {
   const target = join(scratch, folder.replace(/\//g, '_'))
-  cpSync(join(dataDir!, folder, 'In'), target, { recursive: true })
-  execFileSync('sh', ['-c', `find "${target}" -name '*.gz' -exec gunzip -f {} +`])
+  await unpackFolder(folder, target)
   const { instances } = await indexDicom(target)
   return groupStudies(instances)[0]!.series[0]!
 }

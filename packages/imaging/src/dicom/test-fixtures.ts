@@ -35,9 +35,14 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 /** Copies a series' `In/` folder to `target` and gunzips its `.dcm.gz` files; returns the DICOM paths. */
 export async function unpackSeries(key: SeriesKey, target: string): Promise<string[]> {
+  return unpackFolder(SERIES[key], target)
+}
+
+/** The same for any folder of the shared data, e.g. `dcm_qa_fmap/Siemens_2_gre_field_magph`. */
+export async function unpackFolder(folder: string, target: string): Promise<string[]> {
   if (dataDir === undefined) throw new Error('no test data')
   await mkdir(target, { recursive: true })
-  await cp(join(dataDir, SERIES[key], 'In'), target, { recursive: true })
+  await cp(join(dataDir, folder, 'In'), target, { recursive: true })
   for (const file of await filesUnder(target)) {
     if (!file.endsWith('.gz')) continue
     await writeFile(file.slice(0, -3), gunzipSync(await readFile(file)))

@@ -1,7 +1,8 @@
 // Test helpers: real reference series unpacked from the shared data, synthetic NIfTI inputs, and dcm2niix.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { cpSync, mkdirSync, readdirSync } from 'node:fs'
+import { mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { copyTestSeries } from '@pacsflow/testkit'
 import { apply, groupStudies, indexDicom, readNifti, writeNifti, type DicomSeries, type Mat4, type NiftiImage, type Vec3 } from '@pacsflow/imaging'
 
 /** The real references the geometry is checked on (README of the shared data), with dcm2niix's own NIfTI of each (`Ref/`). */
@@ -25,8 +26,7 @@ export const referenceCases = [
 /** A copy of a case's DICOM with `.dcm.gz` files gunzipped (as the data's README asks). */
 export function unpack(dataDir: string, folder: string, scratch: string): string {
   const target = join(scratch, `ref-${folder.replace(/\//g, '_')}`)
-  cpSync(join(dataDir, folder, 'In'), target, { recursive: true })
-  execFileSync('sh', ['-c', `find "${target}" -name '*.gz' -exec gunzip -f {} +`])
+  copyTestSeries(folder, target, dataDir)
   return target
 }
 

@@ -30,8 +30,12 @@ declare module '@pacsflow/core' {
     SELECTION_AMBIGUOUS: 'several series fit a role'
     /** No series fits a required selection role. */
     SELECTION_MISSING: 'no series fits a role'
+    /** A QSM stage's input is neither DICOM echoes nor NIfTI echoes, or its echoes disagree. */
+    QSM_INPUT: 'the QSM input is not usable'
+    /** A QSM result has no DICOM series to encode onto (NIfTI input without a DICOM target). */
+    QSM_NO_TARGET: 'the QSM result has no DICOM target series'
   }
 }
 
 /** Every code this package raises. */
-export type ImagingErrorCode = Extract<PacsflowErrorCode, `DICOM_${string}` | `NIFTI_${string}` | `SLICE_${string}` | `SELECTION_${string}` | "UID_INVALID" | "SERIES_INCONSISTENT" | "GANTRY_TILT">
+export type ImagingErrorCode = Extract<PacsflowErrorCode, `DICOM_${string}` | `NIFTI_${string}` | `SLICE_${string}` | `SELECTION_${string}` | `QSM_${string}` | "UID_INVALID" | "SERIES_INCONSISTENT" | "GANTRY_TILT">

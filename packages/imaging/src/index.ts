@@ -75,4 +75,15 @@ export {
   type NiftiTimeUnits,
   type NiftiWriteInput,
 } from './nifti/index.js'
+export {
+  isQsmDicomInput,
+  qsmDicomiseInput,
+  type QsmDicomInput,
+  type QsmInput,
+  type QsmNiftiEcho,
+  type QsmNiftiInput,
+  type QsmResult,
+  type QsmTarget,
+  type QsmTargets,
+} from './qsm/contract.js'
 export { version } from './version.js'

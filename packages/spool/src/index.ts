@@ -1,0 +1,2 @@
+// @pacsflow/spool
+export { version } from './version.js'

@@ -1,0 +1,2 @@
+// @pacsflow/stage-dimse-input
+export { version } from './version.js'

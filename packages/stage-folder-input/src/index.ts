@@ -1,0 +1,2 @@
+// @pacsflow/stage-folder-input
+export { version } from './version.js'

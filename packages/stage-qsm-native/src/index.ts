@@ -1,0 +1,2 @@
+// @pacsflow/stage-qsm-native
+export { version } from './version.js'

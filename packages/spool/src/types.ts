@@ -1,0 +1,86 @@
+// The spool's public shape, fixed first so both input stages can be written against it.
+import type { Logger, Source } from '@pacsflow/core'
+import type { DicomStudy } from '@pacsflow/imaging'
+
+/** What happens to instances that arrive for a study already handed on. */
+export type LatePolicy = 'new-job' | 'ignore' | 'error'
+
+/** What happens to a study's files once its job is acknowledged. */
+export type Retention = 'keep' | 'delete'
+
+export interface SpoolOptions {
+  /** The spool folder: `<dir>/<StudyUID>/<SeriesUID>/<SOPUID>.dcm`, plus `incoming/`, `quarantine/`, `done/`, `failed/`. */
+  readonly dir: string
+  readonly log?: Logger
+}
+
+/** Where one offered object ended. */
+export type CommitStatus =
+  /** Stored under its UIDs (durable: fsynced and renamed). */
+  | 'stored'
+  /** Same SOPInstanceUID, same bytes as a stored instance: dropped. */
+  | 'duplicate'
+  /** Same SOPInstanceUID, different bytes: stored beside the first as a new version (logged). */
+  | 'new-version'
+  /** Not DICOM, unreadable, or a UID that is not a valid DICOM UID: moved to `quarantine/` with a `.reason.json`. */
+  | 'quarantined'
+
+export interface CommitResult {
+  readonly status: CommitStatus
+  /** Final path (in the study tree, or in quarantine). */
+  readonly path: string
+  readonly studyInstanceUid?: string
+  readonly seriesInstanceUid?: string
+  readonly sopInstanceUid?: string
+  /** Coded reason, for `quarantined`. */
+  readonly reason?: { readonly code: string; readonly message: string }
+}
+
+/** Who delivered an object; recorded in quarantine reasons and logs. */
+export interface Provenance {
+  /** e.g. `'folder'`, `'dimse'`. */
+  readonly source: string
+  /** The original path (folder input) or the calling AE title and peer address (DIMSE). */
+  readonly origin?: string
+}
+
+export interface Spool {
+  readonly dir: string
+  /**
+   * A fresh path in `<dir>/incoming/` (same file system as the study tree) where a source writes
+   * an object before `commit`: e.g. the DIMSE receiver streams a C-STORE into it.
+   */
+  incomingPath(hint?: string): string
+  /**
+   * Takes a complete Part 10 file at an incoming path (written and closed by the caller): reads its
+   * header, validates the UIDs (`isValidUid`), de-duplicates, fsyncs, renames it into the study tree,
+   * fsyncs the folder, and tells the completion tracker. Resolves only once the object is durable;
+   * rejects (never resolves 'stored') on an I/O error, so a receiver can answer a failure status.
+   */
+  commit(incomingPath: string, provenance: Provenance): Promise<CommitResult>
+  /** Copies an outside file into `incoming/`, fsyncs it, commits it; removes the original only after. */
+  ingestFile(path: string, provenance: Provenance): Promise<CommitResult>
+  /** Moves a file (or writes bytes) into `quarantine/` with `<name>.reason.json`. */
+  quarantine(input: string | Uint8Array, reason: { code: string; message: string }, provenance: Provenance): Promise<string>
+}
+
+export interface CompletionOptions {
+  /** A study is complete this long after its last instance arrived (default 60 000 ms; Orthanc's StableAge). */
+  readonly quietPeriodMs?: number
+  /** Hand a study on at the latest this long after its first instance, even if instances keep arriving (default 30 min). */
+  readonly maxWaitMs?: number
+  /** Hand a study on at once when every series announces its instance count and all have arrived (default true). */
+  readonly earlyCompletion?: boolean
+  /** Default `'new-job'`: the study is handed on again with everything it now holds. */
+  readonly latePolicy?: LatePolicy
+}
+
+export interface SpoolSourceOptions extends CompletionOptions {
+  /** Source name (e.g. `'folder-input'`). */
+  readonly name: string
+  /** After ack: `'keep'` moves the study to `done/` (default), `'delete'` removes it. */
+  readonly retention?: Retention
+}
+
+/** A spool and the Source that yields its complete studies; the input stages build on this. */
+export type SpoolSource = Source<DicomStudy>

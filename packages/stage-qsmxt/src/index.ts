@@ -1,0 +1,2 @@
+// @pacsflow/stage-qsmxt
+export { version } from './version.js'

@@ -9,6 +9,11 @@ export interface AtomicWriteOptions {
    * loss, not only a crash of the process (default true).
    */
   readonly durable?: boolean
+  /**
+   * With `durable`, also fsync the folder after the rename (default true). Writers of many files
+   * into one folder pass false and call {@link fsyncDir} once after the last.
+   */
+  readonly syncDir?: boolean
   /** Create the parent folder when missing (default true). */
   readonly mkdir?: boolean
   /** File mode of a new file (default 0o644). */
@@ -48,7 +53,7 @@ export async function writeFileAtomic(
     await rm(temp, { force: true })
     throw error
   }
-  if (durable) await fsyncDir(folder)
+  if (durable && (options.syncDir ?? true)) await fsyncDir(folder)
 }
 
 /** Flushes a folder's entries (a rename or a new file in it) to disk. */

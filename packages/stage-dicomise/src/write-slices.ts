@@ -1,6 +1,5 @@
 // Writes one Part 10 file per slice: quantise, splice the per-slice elements into the series
-// template, write atomically; files are flushed to disk together at the end.
-import { open } from 'node:fs/promises'
+// template, write atomically (each file fsynced before its rename, the folder once at the end).
 import { join } from 'node:path'
 import { fsyncDir, writeFileAtomic } from '@pacsflow/core'
 import { dsElement, elementHeader, int16Element, isElement, sqElement, uiElement } from './elements.js'
@@ -113,8 +112,9 @@ function sliceFile(request: SliceWriteRequest, k: number): { bytes: Uint8Array; 
 
 /**
  * Writes every slice, `concurrency` files in flight, checking the signal between slices. Files
- * go to a temporary name and are renamed (never half-visible); with `durable` all are fsynced,
- * with their folder, before this returns, which is when the stage's output becomes a checkpoint.
+ * go to a temporary name and are renamed (never half-visible); with `durable` each is fsynced
+ * before its rename and the folder after the last, before this returns, which is when the
+ * stage's output becomes a checkpoint.
  */
 export async function writeSlices(request: SliceWriteRequest): Promise<WrittenSlice[]> {
   const { grid, outDir, timing } = request
@@ -123,6 +123,7 @@ export async function writeSlices(request: SliceWriteRequest): Promise<WrittenSl
   const written: WrittenSlice[] = []
   const pending = new Set<Promise<void>>()
   let failure: unknown
+  const durable = request.durable ?? true
   const writeStarted = performance.now()
   const [quantiseBefore, assembleBefore] = [timing?.quantise ?? 0, timing?.assemble ?? 0]
   try {
@@ -130,7 +131,8 @@ export async function writeSlices(request: SliceWriteRequest): Promise<WrittenSl
       request.signal?.throwIfAborted()
       const { bytes, pixelOffset } = sliceFile(request, k)
       written.push({ path: paths[k]!, sizeBytes: bytes.length, pixelOffset })
-      const write = writeFileAtomic(paths[k]!, bytes, { durable: false, mkdir: false }).then(
+      // Each file is fsynced before its rename (no second open to flush it); the folder once, after all.
+      const write = writeFileAtomic(paths[k]!, bytes, { durable, syncDir: false, mkdir: false }).then(
         () => void pending.delete(write),
         (error: unknown) => {
           failure ??= error
@@ -147,27 +149,10 @@ export async function writeSlices(request: SliceWriteRequest): Promise<WrittenSl
   }
   if (failure !== undefined) throw failure
   const flushStarted = performance.now()
-  if (request.durable ?? true) await flushAll(paths, outDir, request.concurrency ?? 8)
+  if (durable) await fsyncDir(outDir)
   if (timing !== undefined) {
     timing.write += flushStarted - writeStarted - (timing.quantise - quantiseBefore) - (timing.assemble - assembleBefore)
     timing.flush += performance.now() - flushStarted
   }
   return written
-}
-
-/** fsync each file (several at once: they are independent) and then the folder holding their names. */
-async function flushAll(paths: readonly string[], dir: string, concurrency: number): Promise<void> {
-  let next = 0
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < paths.length; i = next++) {
-      const handle = await open(paths[i]!, 'r')
-      try {
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, worker))
-  await fsyncDir(dir)
 }

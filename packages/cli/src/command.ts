@@ -29,7 +29,12 @@ export interface Command {
   /** The usage line, e.g. `pacsflow jobs list --store <dir>`. */
   readonly usage: string
   readonly options: CommandOptions
-  /** Returns the process exit code. Throw `UsageError` for bad arguments. */
+  /**
+   * Returns the process exit code. Throw `UsageError` for bad arguments. Import the packages the
+   * command needs here (`await import(...)`), not at the top of its module: `main.ts` loads every
+   * command's module, and each package loaded up front delays every command (dcmjs-dimse alone
+   * costs ~100 ms at start-up).
+   */
   run(args: ParsedArgs, io: CliIo): Promise<number>
 }
 

@@ -1,6 +1,6 @@
 // `pacsflow dicom2nifti`: converts every volume of every series under a folder, natively (no dcm2niix).
 import { resolve } from 'node:path'
-import { groupStudies, indexDicom, toNifti, type NiftiOutput } from '@pacsflow/imaging'
+import type { NiftiOutput } from '@pacsflow/imaging'
 import { defineCommand, UsageError } from '../command.js'
 
 export const dicom2niftiCommand = defineCommand({
@@ -31,6 +31,7 @@ the rest is still converted, and the exit code is then 1.
     if (phase !== 'native' && phase !== 'radians') throw new UsageError('--phase must be native or radians')
 
     // A one-shot command: reading from the page cache directly is faster and blocks nobody.
+    const { groupStudies, indexDicom, toNifti } = await import('@pacsflow/imaging')
     const { instances, problems } = await indexDicom(resolve(io.cwd, input), { io: 'auto' })
     const written: NiftiOutput[] = []
     let failures = problems.length

@@ -1,8 +1,8 @@
 // `pacsflow nifti2dicom`: encodes a NIfTI result as a derived DICOM series beside its reference series.
 import { resolve } from 'node:path'
 import { PacsflowError } from '@pacsflow/core'
-import { groupStudies, indexDicom, type DicomSeries } from '@pacsflow/imaging'
-import { niftiToDicom, type DicomiseOptions } from '@pacsflow/stage-dicomise'
+import type { DicomSeries } from '@pacsflow/imaging'
+import type { DicomiseOptions } from '@pacsflow/stage-dicomise'
 import { defineCommand, UsageError, type ParsedArgs } from '../command.js'
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], flag: string): T | undefined {
@@ -52,6 +52,7 @@ function optionsFrom(args: ParsedArgs): DicomiseOptions {
 
 /** The reference series in the folder: the only one, or the one `--series` names (number or UID). */
 async function referenceSeries(dir: string, wanted: string | undefined): Promise<DicomSeries> {
+  const { groupStudies, indexDicom } = await import('@pacsflow/imaging')
   const { instances } = await indexDicom(dir)
   const all = groupStudies(instances).flatMap((study) => study.series)
   const fits = all.filter((s) => wanted === undefined || s.seriesInstanceUid === wanted || String(s.seriesNumber) === wanted)
@@ -113,6 +114,7 @@ running the same command again writes the same instances.
     const options = optionsFrom(args)
     const reference = await referenceSeries(resolve(io.cwd, referenceDir), args.values.series as string | undefined)
     const volume = args.values.volume as string | undefined
+    const { niftiToDicom } = await import('@pacsflow/stage-dicomise')
     const result = await niftiToDicom(
       {
         nifti: resolve(io.cwd, input),

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { jsonLogger, silentLogger } from '@pacsflow/core'
-import { sendToPacs, type StorescuOptions, type StoreReceipt, type TlsOptions } from '@pacsflow/stage-storescu'
+import type { StorescuOptions, StoreReceipt, TlsOptions } from '@pacsflow/stage-storescu'
 import { defineCommand, UsageError, type CliIo, type ParsedArgs } from '../command.js'
 
 function integer(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
@@ -120,6 +120,8 @@ statuses are reported per file. The exit code is 0 when every instance is stored
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
     try {
+      // Loaded here, not at the top: dcmjs-dimse costs ~100 ms that other commands should not pay.
+      const { sendToPacs } = await import('@pacsflow/stage-storescu')
       const receipt = await sendToPacs({ files: args.positionals.map((path) => resolve(io.cwd, path)) }, options, {
         outboxDir,
         signal: controller.signal,

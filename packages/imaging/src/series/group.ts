@@ -4,12 +4,13 @@ import type { ComplexComponent, DicomInstance } from '../dicom/types.js'
 import type { DicomSeries, DicomStudy } from './types.js'
 import { groupBy } from './group-by.js'
 import { buildVolumes, type VolumeTolerances } from './volumes.js'
+import { compareText } from './compare.js'
 
 /** Studies (by StudyInstanceUID) with their series (by SeriesInstanceUID), ordered by date and series number. */
 export function groupStudies(instances: readonly DicomInstance[], tolerances: VolumeTolerances = {}): DicomStudy[] {
   return [...groupBy(instances, (instance) => instance.studyInstanceUid).values()]
     .map((members) => makeStudy(members, tolerances))
-    .sort((a, b) => `${a.studyDate ?? ''}${a.studyTime ?? ''}`.localeCompare(`${b.studyDate ?? ''}${b.studyTime ?? ''}`))
+    .sort((a, b) => compareText(`${a.studyDate ?? ''}${a.studyTime ?? ''}`, `${b.studyDate ?? ''}${b.studyTime ?? ''}`))
 }
 
 /** The one study the instances belong to; throws `SERIES_INCONSISTENT` when they span several. */
@@ -27,7 +28,7 @@ function makeStudy(instances: readonly DicomInstance[], tolerances: VolumeTolera
   const first = instances[0]!
   const series = [...groupBy(instances, (instance) => instance.seriesInstanceUid).values()]
     .map((members) => groupSeries(members, tolerances))
-    .sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0) || a.seriesInstanceUid.localeCompare(b.seriesInstanceUid))
+    .sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0) || compareText(a.seriesInstanceUid, b.seriesInstanceUid))
   return {
     studyInstanceUid: first.studyInstanceUid,
     ...pick(first, ['patientId', 'patientName', 'patientBirthDate', 'patientSex', 'studyDate', 'studyTime', 'studyDescription', 'accessionNumber']),
@@ -37,7 +38,7 @@ function makeStudy(instances: readonly DicomInstance[], tolerances: VolumeTolera
 
 /** One series (all instances share a SeriesInstanceUID) with its volumes. */
 export function groupSeries(instances: readonly DicomInstance[], tolerances: VolumeTolerances = {}): DicomSeries {
-  const sorted = [...instances].sort((a, b) => (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0) || a.path.localeCompare(b.path))
+  const sorted = [...instances].sort((a, b) => (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0) || compareText(a.path, b.path))
   const first = sorted[0]!
   const { volumes, problems } = buildVolumes(sorted, tolerances)
   const echoNumbers = [...new Set(volumes.map((v) => v.echoNumber).filter((e): e is number => e !== undefined))].sort((a, b) => a - b)

@@ -4,6 +4,7 @@ import type { DicomFrame, DicomInstance, Orientation, Vec3 } from '../dicom/type
 import { affineFromColumns, cross, dot, norm, normalize, scale, sub } from '../geometry/matrix.js'
 import { groupBy } from './group-by.js'
 import type { DicomVolume, Plane, SliceRef } from './types.js'
+import { compareText } from './compare.js'
 
 /** Tolerances of the volume checks, in mm and degrees. */
 export interface VolumeTolerances {
@@ -177,7 +178,7 @@ function documentOrder(a: Image, b: Image): number {
     at - bt ||
     (a.instance.instanceNumber ?? 0) - (b.instance.instanceNumber ?? 0) ||
     a.frame.index - b.frame.index ||
-    a.instance.sopInstanceUid.localeCompare(b.instance.sopInstanceUid)
+    compareText(a.instance.sopInstanceUid, b.instance.sopInstanceUid)
   )
 }
 
@@ -236,8 +237,8 @@ function nameVolumes(volumes: readonly (Omit<DicomVolume, 'id'> & { id: string }
     (a, b) =>
       (a.echoNumber ?? 0) - (b.echoNumber ?? 0) ||
       (a.echoTime ?? 0) - (b.echoTime ?? 0) ||
-      (a.complexComponent ?? '').localeCompare(b.complexComponent ?? '') ||
-      (a.frames[0]?.path ?? '').localeCompare(b.frames[0]?.path ?? ''),
+      compareText(a.complexComponent ?? '', b.complexComponent ?? '') ||
+      compareText(a.frames[0]?.path ?? '', b.frames[0]?.path ?? ''),
   )
   const used = new Map<string, number>()
   return sorted.map((volume) => {

@@ -86,4 +86,5 @@ export {
   type QsmTarget,
   type QsmTargets,
 } from './qsm/contract.js'
+export { encodePng, mosaic, type DisplayWindow, type Mosaic, type MosaicOptions, type PngImage } from './preview/index.js'
 export { version } from './version.js'

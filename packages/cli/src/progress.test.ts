@@ -13,7 +13,7 @@ const events: RunnerEvent[] = [
   { type: 'stage:start', at: 3500, jobId: job, stage: 'dicomise', index: 1, attempt: 1 },
   {
     type: 'stage:end', at: 3600, jobId: job, stage: 'dicomise', index: 1, attempt: 1, durationMs: 100, outcome: 'failed',
-    error: { name: 'PacsflowError', code: 'DICOMISE_INPUT', message: 'bad input' },
+    error: { name: 'PacsflowError', code: 'DICOMISE_INPUT', message: 'bad input', retryable: false },
   },
 ]
 

@@ -39,6 +39,7 @@ export {
   type TextPattern,
   type TieBreak,
 } from './selection/select.js'
+export { selectStage, type SelectStageOptions } from './selection/stage.js'
 export {
   affineFromColumns,
   apply,

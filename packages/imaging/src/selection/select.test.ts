@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { groupStudy } from '../series/group.js'
 import { axialStack, instance } from '../test-support/instances.js'
+import { silentLogger } from '@pacsflow/core'
 import { qsmRoles, selectSeries } from './select.js'
+import { selectStage } from './stage.js'
 
 const echoes = (n: number, spec: Parameters<typeof axialStack>[1]) =>
   Array.from({ length: n }, (_, e) => axialStack(4, { ...spec, echo: e + 1 })).flat()
@@ -75,5 +77,19 @@ describe('selectSeries with the QSM roles', () => {
     const study = groupStudy(exam())
     expect(() => selectSeries(study, { a: { matches: 'b' }, b: { matches: 'a' } })).toThrowError(/circle/)
     expect(() => selectSeries(study, { a: { matches: 'nope' } })).toThrowError(/unknown role/)
+  })
+})
+
+describe('selectStage', () => {
+  const context = { jobId: 'j1', signal: new AbortController().signal, workDir: '/tmp', log: silentLogger, progress: () => {}, slots: {} }
+
+  it('is a pipeline stage returning the selection, and fails with the coded error', async () => {
+    const stage = selectStage(qsmRoles)
+    expect(stage.name).toBe('select')
+    const selection = await stage.run(groupStudy(exam()), context as never)
+    expect(selection.magnitude.series.seriesNumber).toBe(10)
+    expect(selection.t1.series.seriesNumber).toBe(30)
+    await expect(stage.run(groupStudy(exam({ t1: false })), context as never)).rejects.toMatchObject({ code: 'SELECTION_MISSING' })
+    expect(selectStage(qsmRoles, { name: 'pick' }).name).toBe('pick')
   })
 })

@@ -6,10 +6,11 @@ import { dicom2niftiCommand } from './commands/dicom2nifti.js'
 import { jobsCommand } from './commands/jobs.js'
 import { nifti2dicomCommand } from './commands/nifti2dicom.js'
 import { sendCommand } from './commands/send.js'
+import { watchCommand } from './commands/watch.js'
 import { version } from './version.js'
 
 /** Every subcommand, in the order `pacsflow --help` lists them. Later packages add theirs here. */
-export const commands: readonly Command[] = [dicom2niftiCommand, jobsCommand, nifti2dicomCommand, sendCommand]
+export const commands: readonly Command[] = [dicom2niftiCommand, jobsCommand, nifti2dicomCommand, sendCommand, watchCommand]
 
 const helpOption = { help: { type: 'boolean', short: 'h' } } as const
 

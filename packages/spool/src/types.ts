@@ -71,6 +71,12 @@ export interface CompletionOptions {
   readonly maxWaitMs?: number
   /** Hand a study on at once when every series announces its instance count and all have arrived (default true). */
   readonly earlyCompletion?: boolean
+  /**
+   * With early completion: how long nothing must arrive after the last announced instance (default
+   * 2000 ms, at most `quietPeriodMs`), so that a study is not handed on between two series sent
+   * back to back. (Added after the interface was fixed; additive.)
+   */
+  readonly earlyGraceMs?: number
   /** Default `'new-job'`: the study is handed on again with everything it now holds. */
   readonly latePolicy?: LatePolicy
 }
@@ -80,6 +86,13 @@ export interface SpoolSourceOptions extends CompletionOptions {
   readonly name: string
   /** After ack: `'keep'` moves the study to `done/` (default), `'delete'` removes it. */
   readonly retention?: Retention
+  /**
+   * While this returns true, the source that feeds the spool is still taking files in (a drop
+   * folder with files waiting to be copied, a receiver in the middle of an association): studies
+   * are not handed on by the quiet period or early completion, only by `maxWaitMs`. Polled about
+   * every 100 ms while something is pending. (Added after the interface was fixed; additive.)
+   */
+  readonly isReceiving?: () => boolean
 }
 
 /** A spool and the Source that yields its complete studies; the input stages build on this. */

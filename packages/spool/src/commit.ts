@@ -1,0 +1,151 @@
+// commit: one received object from incoming/ into its study tree: header checked, de-duplicated, durable.
+import { link, rename, rm } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { isPacsflowError, PacsflowError } from '@pacsflow/core'
+import { isValidUid, readDicomHeader } from '@pacsflow/imaging'
+import { exists, fsyncFile, isErrno, mkdirDurable, sameBytes, spoolIoError } from './fs-util.js'
+import { readHeaderExtras } from './header-extras.js'
+import { instanceFileName } from './layout.js'
+import { quarantineInto } from './quarantine.js'
+import type { SpoolCore } from './spool.js'
+import type { CommitResult, Provenance } from './types.js'
+
+/** An instance that entered a study tree (stored, or stored as a new version). */
+export interface ArrivalEvent {
+  readonly studyInstanceUid: string
+  readonly seriesInstanceUid: string
+  readonly sopInstanceUid: string
+  readonly status: 'stored' | 'new-version'
+  readonly path: string
+  /** Date.now() when it became durable. */
+  readonly atMs: number
+}
+
+interface Identity {
+  readonly studyInstanceUid: string
+  readonly seriesInstanceUid: string
+  readonly sopInstanceUid: string
+}
+
+type Identified = { readonly ok: true; readonly identity: Identity } | { readonly ok: false; readonly code: string; readonly message: string }
+
+/** System errors that mean "the disk failed", not "the file is not DICOM". */
+const IO_CODES = ['EIO', 'ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE', 'ENOMEM', 'EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ESTALE']
+
+function causeIsIo(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause !== undefined && depth < 4; cause = (cause as { cause?: unknown }).cause, depth++) {
+    if (isErrno(cause, ...IO_CODES)) return true
+  }
+  return false
+}
+
+/**
+ * Who the object is: its Study/Series/SOP Instance UIDs from the fast header index, which also
+ * refuses what a pipeline cannot use (not Part 10, truncated pixel data, UIDs that are not DICOM
+ * UIDs). An object in a transfer syntax nothing here decodes is still stored as received: its
+ * UIDs come from dcmjs. An I/O error rejects (the caller answers a failure; nothing is quarantined).
+ */
+async function identify(path: string): Promise<Identified> {
+  try {
+    const { studyInstanceUid, seriesInstanceUid, sopInstanceUid } = await readDicomHeader(path)
+    return { ok: true, identity: { studyInstanceUid, seriesInstanceUid, sopInstanceUid } }
+  } catch (error) {
+    if (causeIsIo(error)) {
+      throw new PacsflowError('SPOOL_IO', `spool: cannot read ${path}: ${(error as Error).message}`, { cause: error, retryable: true, details: { path } })
+    }
+    const coded = isPacsflowError(error) ? error : new PacsflowError('DICOM_INVALID', String(error))
+    if (coded.code === 'DICOM_UNSUPPORTED_TRANSFER_SYNTAX') {
+      const extras = await readHeaderExtras(path)
+      const { studyInstanceUid, seriesInstanceUid, sopInstanceUid } = extras ?? {}
+      if (studyInstanceUid !== undefined && seriesInstanceUid !== undefined && sopInstanceUid !== undefined) {
+        return { ok: true, identity: { studyInstanceUid, seriesInstanceUid, sopInstanceUid } }
+      }
+    }
+    return { ok: false, code: coded.code, message: coded.message }
+  }
+}
+
+/**
+ * Puts `source` at `target` unless a file is there: link(2) refuses atomically (EEXIST); the
+ * incoming name is removed after. Without hard links: a check, then a rename (under the study lock).
+ */
+async function placeNoClobber(source: string, target: string): Promise<boolean> {
+  try {
+    await link(source, target)
+  } catch (error) {
+    if (isErrno(error, 'EEXIST')) return false
+    if (!isErrno(error, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK')) throw error
+    if (await exists(target)) return false
+    await rename(source, target)
+    return true
+  }
+  await rm(source, { force: true })
+  return true
+}
+
+/** Under the study lock: the first free `<SOP>[.vN].dcm`, unless one of them already holds these bytes. */
+async function place(core: SpoolCore, path: string, identity: Identity): Promise<CommitResult> {
+  const { studyInstanceUid, seriesInstanceUid, sopInstanceUid } = identity
+  const seriesDir = join(core.layout.study(studyInstanceUid), seriesInstanceUid)
+  await mkdirDurable(seriesDir, core.layout.dir)
+  for (let version = 1; ; version++) {
+    const target = join(seriesDir, instanceFileName(sopInstanceUid, version))
+    if (await placeNoClobber(path, target)) {
+      return { status: version === 1 ? 'stored' : 'new-version', path: target, ...identity }
+    }
+    if (await sameBytes(path, target)) {
+      await rm(path, { force: true })
+      return { status: 'duplicate', path: target, ...identity }
+    }
+  }
+}
+
+/**
+ * The body of `Spool.commit` (see types.ts). The object is flushed before it is linked into the
+ * tree, and the series folder after, so 'stored' means durable; a duplicate waits for the same
+ * flush, since the copy it matched may have been placed a moment ago by a concurrent commit.
+ */
+export async function commitInto(core: SpoolCore, path: string, provenance: Provenance): Promise<CommitResult> {
+  const { layout, log } = core
+  // The flush does not depend on the header: both run at once (a quarantined file's flush is wasted, and rare).
+  const [identified, flushed] = await Promise.all([identify(path), fsyncFile(path).then(() => undefined, (error: unknown) => error)])
+  if (!identified.ok) {
+    const reason = { code: identified.code, message: identified.message }
+    const originalName = provenance.origin === undefined ? undefined : basename(provenance.origin)
+    let quarantined: string
+    try {
+      quarantined = await quarantineInto(layout.folder('quarantine'), path, reason, provenance, originalName)
+    } catch (error) {
+      throw spoolIoError(`cannot quarantine ${path}`, error)
+    }
+    log.warn({ code: reason.code, origin: provenance.origin, source: provenance.source, quarantined }, `quarantined: ${reason.message}`)
+    return { status: 'quarantined', path: quarantined, reason }
+  }
+  const { identity } = identified
+  // The header reader already refuses these; checked again because they become folder names.
+  for (const uid of [identity.studyInstanceUid, identity.seriesInstanceUid, identity.sopInstanceUid]) {
+    if (!isValidUid(uid)) throw new PacsflowError('UID_INVALID', `refusing ${JSON.stringify(uid)} as a folder name`)
+  }
+  let result: CommitResult
+  try {
+    if (flushed !== undefined) throw flushed
+    result = await core.studyLock.run(identity.studyInstanceUid, () => place(core, path, identity))
+    await core.flusher.flush(join(layout.study(identity.studyInstanceUid), identity.seriesInstanceUid))
+  } catch (error) {
+    throw spoolIoError(`cannot store ${path}`, error, { ...identity })
+  }
+  const fields = { study: identity.studyInstanceUid, sop: identity.sopInstanceUid, source: provenance.source, origin: provenance.origin }
+  if (result.status === 'duplicate') log.info(fields, 'duplicate instance dropped (same SOP Instance UID, same bytes)')
+  else if (result.status === 'new-version') log.warn({ ...fields, path: result.path }, 'instance received again with different bytes: kept as a new version')
+  if (result.status === 'stored' || result.status === 'new-version') {
+    const event: ArrivalEvent = { ...identity, status: result.status, path: result.path, atMs: Date.now() }
+    for (const listener of core.arrivals) {
+      try {
+        listener(event)
+      } catch (error) {
+        log.error({ err: error }, 'an arrival listener failed')
+      }
+    }
+  }
+  return result
+}

@@ -1,0 +1,163 @@
+// createSpool: the durable store both input stages put received DICOM into (checked UIDs, de-duplicated, quarantined junk).
+import { randomBytes } from 'node:crypto'
+import { constants } from 'node:fs'
+import { copyFile, mkdir, rm, stat } from 'node:fs/promises'
+import { basename, join, resolve, sep } from 'node:path'
+import { PacsflowError, silentLogger, TEMP_SUFFIX, type Logger } from '@pacsflow/core'
+import { commitInto, type ArrivalEvent } from './commit.js'
+import type { CompletionTracker } from './completion.js'
+import { FolderFlusher, isErrno, namesIn, spoolIoError } from './fs-util.js'
+import { Folder, SpoolLayout } from './layout.js'
+import { KeyedMutex } from './mutex.js'
+import { quarantineInto } from './quarantine.js'
+import type { CommitResult, Provenance, Spool, SpoolOptions } from './types.js'
+
+/** What the spool shares with the Source that reads it (not part of the public `Spool`). */
+export interface SpoolCore {
+  readonly layout: SpoolLayout
+  readonly log: Logger
+  /** Serialises everything that touches one study tree: commits, hand-ons, settlements. */
+  readonly studyLock: KeyedMutex
+  /** Told about every instance stored (or stored as a new version). */
+  readonly arrivals: Set<(event: ArrivalEvent) => void>
+  /** Group-committed folder flushes for commits. */
+  readonly flusher: FolderFlusher
+  /** The open source reading this spool now, by name (one at a time; a newer open of the same name takes over). */
+  reader: { readonly name: string; readonly tracker: CompletionTracker; readonly wake: () => void } | undefined
+}
+
+const cores = new WeakMap<Spool, SpoolCore>()
+// One Spool per folder and process: a second createSpool must not "recover" (delete) objects the
+// first is still writing to incoming/, and commits of both must share the study locks.
+const opened = new Map<string, Promise<Spool>>()
+
+/** The internals of a spool made by createSpool; INVALID_OPTIONS for any other object. */
+export function spoolCore(spool: Spool): SpoolCore {
+  const core = cores.get(spool)
+  if (core === undefined) throw new PacsflowError('INVALID_OPTIONS', 'spoolSource needs a spool made by createSpool()')
+  return core
+}
+
+/**
+ * Lets go of a spool: the next createSpool for its folder opens it afresh (and recovers, as after
+ * a restart). Call it when nothing writes to the spool any more, e.g. in tests that simulate a restart.
+ */
+export function closeSpool(spool: Spool): void {
+  if (opened.get(spool.dir) !== undefined) opened.delete(spool.dir)
+  const core = cores.get(spool)
+  if (core !== undefined) core.arrivals.clear()
+}
+
+/**
+ * Opens (creating when missing) the spool folder `options.dir` and recovers from a crash:
+ *
+ * - objects left in `incoming/` are removed. None of them was acknowledged: a DIMSE receiver
+ *   answers success only after `commit` resolved, and the folder input removes an original only
+ *   after its copy was committed, so the sender (or the drop folder) still holds each of them and
+ *   sends it again. Committing a complete-looking leftover would be correct too, but a truncated
+ *   compressed object cannot always be told from a complete one, and removing never is wrong;
+ * - trees half-deleted in `trash/` and half-made snapshots in `jobs/` are removed.
+ *
+ * Study trees are not scanned here: `spoolSource` does that when it opens. Within one process,
+ * the same folder gives the same Spool. A spool folder belongs to one process at a time.
+ */
+export async function createSpool(options: SpoolOptions): Promise<Spool> {
+  if (typeof options !== 'object' || options === null || typeof options.dir !== 'string' || options.dir.trim() === '') {
+    throw new PacsflowError('INVALID_OPTIONS', 'createSpool: options.dir (the spool folder) is required')
+  }
+  const dir = resolve(options.dir)
+  const existing = opened.get(dir)
+  if (existing !== undefined) return existing
+  const pending = openSpool(dir, options.log ?? silentLogger)
+  opened.set(dir, pending)
+  pending.catch(() => opened.delete(dir))
+  return pending
+}
+
+async function openSpool(dir: string, log: Logger): Promise<Spool> {
+  const layout = new SpoolLayout(dir)
+  try {
+    for (const name of Object.keys(Folder) as (keyof typeof Folder)[]) await mkdir(layout.folder(name), { recursive: true })
+    await recover(layout, log)
+  } catch (error) {
+    throw spoolIoError(`cannot open ${dir}`, error)
+  }
+  const core: SpoolCore = { layout, log, studyLock: new KeyedMutex(), arrivals: new Set(), flusher: new FolderFlusher(), reader: undefined }
+  const spool: Spool = {
+    dir,
+    incomingPath: (hint) => incomingPath(layout, hint),
+    commit: (path, provenance) => commitChecked(core, path, provenance),
+    ingestFile: (path, provenance) => ingestFile(core, path, provenance),
+    quarantine: (input, reason, provenance) =>
+      quarantineInto(layout.folder('quarantine'), input, reason, provenance).catch((error: unknown) => {
+        throw spoolIoError('cannot quarantine', error)
+      }),
+  }
+  cores.set(spool, core)
+  log.info({ spool: dir }, 'spool opened')
+  return spool
+}
+
+async function recover(layout: SpoolLayout, log: Logger): Promise<void> {
+  const incoming = layout.folder('incoming')
+  const leftovers = await namesIn(incoming)
+  for (const name of leftovers) await rm(join(incoming, name), { recursive: true, force: true })
+  if (leftovers.length > 0) {
+    log.warn({ count: leftovers.length }, 'removed objects a crash left in incoming/ (none was acknowledged; their senders still hold them)')
+  }
+  const trash = layout.folder('trash')
+  for (const name of await namesIn(trash)) await rm(join(trash, name), { recursive: true, force: true })
+  const jobs = layout.folder('jobs')
+  for (const name of await namesIn(jobs)) {
+    if (name.startsWith('.') || name.endsWith(TEMP_SUFFIX)) await rm(join(jobs, name), { recursive: true, force: true })
+  }
+}
+
+function incomingPath(layout: SpoolLayout, hint?: string): string {
+  const tail = hint === undefined ? '' : `-${hint.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 60)}`
+  return join(layout.folder('incoming'), `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}${tail}`)
+}
+
+function commitChecked(core: SpoolCore, path: string, provenance: Provenance): Promise<CommitResult> {
+  const absolute = resolve(path)
+  if (!absolute.startsWith(core.layout.folder('incoming') + sep)) {
+    return Promise.reject(
+      new PacsflowError('INVALID_OPTIONS', `commit takes a path from spool.incomingPath() (use ingestFile for other files): ${path}`),
+    )
+  }
+  return commitInto(core, absolute, provenance)
+}
+
+/**
+ * Copies a file into `incoming/` (a reflink where the file system can), commits the copy, and
+ * removes the original only then. A file that changed during the copy is not taken
+ * (SPOOL_SOURCE_CHANGED): it is still being written.
+ */
+async function ingestFile(core: SpoolCore, path: string, provenance: Provenance): Promise<CommitResult> {
+  const original = resolve(path)
+  const temp = incomingPath(core.layout, basename(original))
+  const origin: Provenance = provenance.origin === undefined ? { ...provenance, origin: original } : provenance
+  let committed = false
+  try {
+    const before = await stat(original)
+    await copyFile(original, temp, constants.COPYFILE_FICLONE)
+    const after = await stat(original)
+    if (before.size !== after.size || before.mtimeMs !== after.mtimeMs) {
+      throw new PacsflowError('SPOOL_SOURCE_CHANGED', `${original} changed while it was copied; it is still being written`, {
+        retryable: true,
+        details: { path: original },
+      })
+    }
+    const result = await commitInto(core, temp, origin)
+    committed = true
+    await rm(original, { force: true })
+    return result
+  } catch (error) {
+    if (!committed) await rm(temp, { force: true }).catch(() => {})
+    if (error instanceof PacsflowError) throw error
+    if (isErrno(error, 'ENOENT') && !committed) {
+      throw new PacsflowError('SPOOL_SOURCE_CHANGED', `${original} disappeared before it was copied`, { cause: error, details: { path: original } })
+    }
+    throw spoolIoError(`cannot ingest ${original}`, error, { path: original })
+  }
+}

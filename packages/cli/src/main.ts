@@ -4,13 +4,23 @@ import { isPacsflowError } from '@pacsflow/core'
 import { UsageError, type CliIo, type Command } from './command.js'
 import { dicom2niftiCommand } from './commands/dicom2nifti.js'
 import { jobsCommand } from './commands/jobs.js'
+import { makeExamCommand } from './commands/make-exam.js'
 import { nifti2dicomCommand } from './commands/nifti2dicom.js'
+import { scoreQsmCommand } from './commands/score-qsm.js'
 import { sendCommand } from './commands/send.js'
 import { watchCommand } from './commands/watch.js'
 import { version } from './version.js'
 
 /** Every subcommand, in the order `pacsflow --help` lists them. Later packages add theirs here. */
-export const commands: readonly Command[] = [dicom2niftiCommand, jobsCommand, nifti2dicomCommand, sendCommand, watchCommand]
+export const commands: readonly Command[] = [
+  dicom2niftiCommand,
+  jobsCommand,
+  makeExamCommand,
+  nifti2dicomCommand,
+  scoreQsmCommand,
+  sendCommand,
+  watchCommand,
+]
 
 const helpOption = { help: { type: 'boolean', short: 'h' } } as const
 

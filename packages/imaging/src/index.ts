@@ -87,5 +87,6 @@ export {
   type QsmTarget,
   type QsmTargets,
 } from './qsm/contract.js'
+export { checkVolume, cropVolume, dipoleKernel, fastShape, fft1d, fft3d, fftFrequencies, fftFrequency, halfShape, ifft3d, irfft3d, nextFastSize, padVolume, rfft3d, type FftArray, type FftOptions, type HalfSpectrum, type Shape3 } from './fft/index.js'
 export { encodePng, mosaic, type DisplayWindow, type Mosaic, type MosaicOptions, type PngImage } from './preview/index.js'
 export { version } from './version.js'

@@ -1,0 +1,40 @@
+// `pacsflow score-qsm`, called directly with a capturing io, on an exam make-exam wrote.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { afterAll, describe, expect, it } from 'vitest'
+import { UsageError, type Command } from '../command.js'
+import { makeExamCommand } from './make-exam.js'
+import { scoreQsmCommand } from './score-qsm.js'
+
+const scratch = mkdtempSync(join(tmpdir(), 'pacsflow-cli-score-qsm-'))
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+
+async function run(command: Command, ...argv: string[]) {
+  const out: string[] = []
+  const err: string[] = []
+  const args = parseArgs({ args: argv, options: command.options, allowPositionals: true, strict: true })
+  const code = await command.run(args, { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: {}, cwd: scratch, isTty: false })
+  return { code, stdout: out.join(''), stderr: err.join('') }
+}
+
+describe('pacsflow score-qsm', () => {
+  it('prints the score table, or JSON', async () => {
+    await run(makeExamCommand, 'scored', '--echoes', '1', '--t1', 'none')
+    const { code, stdout } = await run(scoreQsmCommand, 'scored/truth/chi.nii', 'scored/truth')
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/NRMSE\s+0\.0 %/)
+    expect(stdout).toMatch(/globus pallidus\s+\d+\s+0\.\d{4}\s+0\.\d{4}/)
+    expect(stdout).toContain('fit over')
+    const json = await run(scoreQsmCommand, 'scored/truth/local-field.nii', 'scored/truth', '--json', '--erosion', '3')
+    const score = JSON.parse(json.stdout) as { nrmse: number; interior: { erosionMm: number } }
+    expect(score.nrmse).toBeGreaterThan(50)
+    expect(score.interior.erosionMm).toBe(3)
+  })
+
+  it('refuses bad arguments', async () => {
+    await expect(run(scoreQsmCommand, 'only-one')).rejects.toThrow(UsageError)
+    await expect(run(scoreQsmCommand, 'a', 'b', '--erosion=-1')).rejects.toThrow(UsageError)
+  })
+})

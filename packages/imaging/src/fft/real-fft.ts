@@ -1,0 +1,208 @@
+// FFTs of real volumes: only the non-redundant half of the spectrum (kx = 0..nx/2), about half the work of a complex FFT.
+//
+// Along x, a real line of even length N is transformed as a complex line of length M = N/2,
+// z_j = x_2j + i x_2j+1; with E, O the DFTs of the even and odd samples,
+//   E_k = (Z_k + conj Z_(M-k)) / 2,  O_k = (Z_k - conj Z_(M-k)) / 2i,  X_k = E_k + W^k O_k,  W = exp(-2 pi i / N)
+// for k = 0..M (Cooley, Lewis & Welch 1970, "The fast Fourier transform algorithm: programming
+// considerations in the calculation of sine, cosine and Laplace transforms", J Sound Vib 12:315;
+// Press et al., Numerical Recipes, 12.3). The inverse runs the same relations backwards. The y and z
+// axes are then complex transforms of the half spectrum. An odd nx takes the complex path.
+import { PacsflowError } from '@pacsflow/core'
+import { axisLayout, checkVolume, fft3d, transformAxis, type FftArray, type Shape3 } from './fft3d.js'
+import { linePlan } from './line-plan.js'
+
+const BATCH = 16
+
+/** The dims of the half spectrum of a real volume: `[floor(nx / 2) + 1, ny, nz]`. */
+export function halfShape(shape: Shape3): Shape3 {
+  return [Math.floor(shape[0] / 2) + 1, shape[1], shape[2]]
+}
+
+/** A half spectrum: `re`/`im` of dims {@link halfShape}, x fastest. */
+export interface HalfSpectrum {
+  readonly re: Float64Array
+  readonly im: Float64Array
+}
+
+/**
+ * The forward FFT of a real volume, as its half spectrum (`X(-k) = conj X(k)` gives the rest),
+ * written into `out` (new float64 arrays by default). Same convention as {@link fft3d}.
+ */
+export function rfft3d(input: FftArray, shape: Shape3, out?: HalfSpectrum): HalfSpectrum {
+  checkVolume(input, input, shape)
+  const half = halfShape(shape)
+  const size = half[0] * half[1] * half[2]
+  const spectrum = out ?? { re: new Float64Array(size), im: new Float64Array(size) }
+  if (spectrum.re.length !== size || spectrum.im.length !== size) {
+    throw new PacsflowError('INVALID_OPTIONS', `rfft3d: the half spectrum of ${shape.join('x')} holds ${size} values per part, got ${spectrum.re.length}`)
+  }
+  if (shape[0] % 2 === 1) {
+    complexPath(input, shape, spectrum)
+  } else {
+    realRows(input, shape[0], shape[1] * shape[2], spectrum)
+    transformAxis(spectrum.re, spectrum.im, half, 1, false)
+    transformAxis(spectrum.re, spectrum.im, half, 2, false)
+  }
+  return spectrum
+}
+
+/**
+ * The inverse of {@link rfft3d}: the real volume of dims `shape` whose half spectrum is given
+ * (normalised by 1/N). The spectrum is overwritten (its y/z transforms run in place).
+ */
+export function irfft3d(spectrum: HalfSpectrum, shape: Shape3, out?: FftArray): FftArray {
+  const half = halfShape(shape)
+  checkVolume(spectrum.re, spectrum.im, half)
+  const size = shape[0] * shape[1] * shape[2]
+  const target = out ?? new Float64Array(size)
+  if (target.length !== size) throw new PacsflowError('INVALID_OPTIONS', `irfft3d: the output holds ${target.length} values, not ${size}`)
+  transformAxis(spectrum.re, spectrum.im, half, 2, true)
+  transformAxis(spectrum.re, spectrum.im, half, 1, true)
+  if (shape[0] % 2 === 1) inverseComplexRows(spectrum, shape, target)
+  else inverseRealRows(spectrum, shape[0], shape[1] * shape[2], target)
+  return target
+}
+
+interface RealScratch {
+  readonly twiddleRe: Float64Array
+  readonly twiddleIm: Float64Array
+  readonly buffers: readonly [Float64Array, Float64Array, Float64Array, Float64Array]
+}
+const realScratches = new Map<number, RealScratch>()
+
+function realScratch(n: number): RealScratch {
+  let scratch = realScratches.get(n)
+  if (scratch === undefined) {
+    const m = n / 2
+    const twiddleRe = new Float64Array(m + 1)
+    const twiddleIm = new Float64Array(m + 1)
+    for (let k = 0; k <= m; k++) {
+      twiddleRe[k] = Math.cos((-2 * Math.PI * k) / n)
+      twiddleIm[k] = Math.sin((-2 * Math.PI * k) / n)
+    }
+    const size = m * BATCH
+    scratch = { twiddleRe, twiddleIm, buffers: [new Float64Array(size), new Float64Array(size), new Float64Array(size), new Float64Array(size)] }
+    realScratches.set(n, scratch)
+  }
+  return scratch
+}
+
+/** Forward real transform of `rows` rows of even length n, into half-spectrum rows of n/2 + 1. */
+function realRows(input: FftArray, n: number, rows: number, out: HalfSpectrum): void {
+  const m = n / 2
+  const plan = linePlan(m)
+  const { twiddleRe, twiddleIm, buffers } = realScratch(n)
+  const [xr, xi, yr, yi] = buffers
+  for (let first = 0; first < rows; first += BATCH) {
+    const batch = Math.min(BATCH, rows - first)
+    for (let b = 0; b < batch; b++) {
+      const from = (first + b) * n
+      for (let j = 0; j < m; j++) {
+        xr[j * batch + b] = input[from + 2 * j] as number
+        xi[j * batch + b] = input[from + 2 * j + 1] as number
+      }
+    }
+    const inY = plan.transform(xr, xi, yr, yi, batch) === 1
+    const zr = inY ? yr : xr
+    const zi = inY ? yi : xi
+    for (let b = 0; b < batch; b++) {
+      const to = (first + b) * (m + 1)
+      for (let k = 0; k <= m; k++) {
+        const a = (k % m) * batch + b
+        const c = ((m - k) % m) * batch + b
+        const ar = zr[a] as number
+        const ai = zi[a] as number
+        const cr = zr[c] as number
+        const ci = -(zi[c] as number)
+        const er = 0.5 * (ar + cr)
+        const ei = 0.5 * (ai + ci)
+        // O = (Z_k - conj Z_(M-k)) / 2i
+        const or = 0.5 * (ai - ci)
+        const oi = -0.5 * (ar - cr)
+        const wr = twiddleRe[k] as number
+        const wi = twiddleIm[k] as number
+        out.re[to + k] = er + or * wr - oi * wi
+        out.im[to + k] = ei + or * wi + oi * wr
+      }
+    }
+  }
+}
+
+/** Inverse of {@link realRows}: half-spectrum rows (already inverse-transformed along y, z) to real rows. */
+function inverseRealRows(spectrum: HalfSpectrum, n: number, rows: number, out: FftArray): void {
+  const m = n / 2
+  const plan = linePlan(m)
+  const { twiddleRe, twiddleIm, buffers } = realScratch(n)
+  const [xr, xi, yr, yi] = buffers
+  const scale = 1 / m
+  for (let first = 0; first < rows; first += BATCH) {
+    const batch = Math.min(BATCH, rows - first)
+    for (let b = 0; b < batch; b++) {
+      const from = (first + b) * (m + 1)
+      for (let k = 0; k < m; k++) {
+        const ar = spectrum.re[from + k] as number
+        const ai = spectrum.im[from + k] as number
+        const cr = spectrum.re[from + m - k] as number
+        const ci = -(spectrum.im[from + m - k] as number)
+        const er = 0.5 * (ar + cr)
+        const ei = 0.5 * (ai + ci)
+        // O = (X_k - conj X_(M-k)) W^-k / 2
+        const dr = 0.5 * (ar - cr)
+        const di = 0.5 * (ai - ci)
+        const wr = twiddleRe[k] as number
+        const wi = -(twiddleIm[k] as number)
+        const or = dr * wr - di * wi
+        const oi = dr * wi + di * wr
+        // Z = E + i O, conjugated so that the forward plan computes the inverse
+        xr[k * batch + b] = er - oi
+        xi[k * batch + b] = -(ei + or)
+      }
+    }
+    const inY = plan.transform(xr, xi, yr, yi, batch) === 1
+    const zr = inY ? yr : xr
+    const zi = inY ? yi : xi
+    for (let b = 0; b < batch; b++) {
+      const to = (first + b) * n
+      for (let j = 0; j < m; j++) {
+        out[to + 2 * j] = scale * (zr[j * batch + b] as number)
+        out[to + 2 * j + 1] = -scale * (zi[j * batch + b] as number)
+      }
+    }
+  }
+}
+
+function complexPath(input: FftArray, shape: Shape3, out: HalfSpectrum): void {
+  const re = Float64Array.from(input)
+  const im = new Float64Array(re.length)
+  fft3d(re, im, shape)
+  const [nx] = shape
+  const hx = Math.floor(nx / 2) + 1
+  const rows = shape[1] * shape[2]
+  for (let row = 0; row < rows; row++) {
+    for (let k = 0; k < hx; k++) {
+      out.re[row * hx + k] = re[row * nx + k] as number
+      out.im[row * hx + k] = im[row * nx + k] as number
+    }
+  }
+}
+
+/** Odd nx: rebuild each full row from Hermitian symmetry and inverse-transform it as complex. */
+function inverseComplexRows(spectrum: HalfSpectrum, shape: Shape3, out: FftArray): void {
+  const [nx, ny, nz] = shape
+  const hx = Math.floor(nx / 2) + 1
+  const rows = ny * nz
+  const re = new Float64Array(nx * rows)
+  const im = new Float64Array(nx * rows)
+  // After the y/z inverses each row is the x-spectrum of a real row, so X(nx - k) = conj X(k) within it.
+  for (let row = 0; row < rows; row++) {
+    for (let k = 0; k < nx; k++) {
+      const mirrored = k >= hx
+      const at = row * hx + (mirrored ? nx - k : k)
+      re[row * nx + k] = spectrum.re[at] as number
+      im[row * nx + k] = mirrored ? -(spectrum.im[at] as number) : (spectrum.im[at] as number)
+    }
+  }
+  const layout = axisLayout(shape, 0)
+  transformAxis(re, im, shape, 0, true, 0, layout.blocks)
+  for (let i = 0; i < out.length; i++) out[i] = re[i] as number
+}

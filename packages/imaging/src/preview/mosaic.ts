@@ -34,10 +34,13 @@ export interface Mosaic {
 export function mosaic(data: ArrayLike<number>, dims: readonly [number, number, number], options: MosaicOptions = {}): Mosaic {
   const [nx, ny, nz] = dims
   if (data.length < nx * ny * nz) throw new RangeError(`mosaic: dims ${dims.join('x')} need ${nx * ny * nz} values, got ${data.length}`)
-  const count = Math.max(1, Math.min(nz, options.slices ?? 16))
-  // Evenly spaced, skipping the outermost tenth at each end (mostly empty in a head).
-  const first = count === nz ? 0 : Math.floor(nz * 0.1)
-  const last = count === nz ? nz - 1 : Math.ceil(nz * 0.9) - 1
+  // Evenly spaced through the slices that hold anything (non-zero, inside the mask), skipping the
+  // outermost tenth of them at each end (a head's first and last slices say little).
+  const [from, to] = occupiedSlices(data, dims, options.mask)
+  const span = to - from + 1
+  const count = Math.max(1, Math.min(span, options.slices ?? 16))
+  const first = count === span ? from : from + Math.floor(span * 0.1)
+  const last = count === span ? to : from + Math.ceil(span * 0.9) - 1
   const slices = Array.from({ length: count }, (_, i) => (count === 1 ? Math.round((first + last) / 2) : Math.round(first + ((last - first) * i) / (count - 1))))
   const columns = options.columns ?? Math.ceil(Math.sqrt(count))
   const rows = Math.ceil(count / columns)
@@ -61,6 +64,24 @@ export function mosaic(data: ArrayLike<number>, dims: readonly [number, number, 
     }
   })
   return { width, height, pixels, window, slices }
+}
+
+/** The first and last slice with a finite non-zero value (inside the mask when given); all slices when none has. */
+function occupiedSlices(data: ArrayLike<number>, dims: readonly [number, number, number], mask: ArrayLike<number> | undefined): [number, number] {
+  const [nx, ny, nz] = dims
+  const plane = nx * ny
+  const occupied = (z: number): boolean => {
+    for (let i = z * plane; i < (z + 1) * plane; i++) {
+      const value = data[i]!
+      if (value !== 0 && value === value && (mask === undefined || mask[i] !== 0)) return true
+    }
+    return false
+  }
+  let [from, to] = [0, nz - 1]
+  while (from < nz && !occupied(from)) from++
+  if (from === nz) return [0, nz - 1]
+  while (to > from && !occupied(to)) to--
+  return [from, to]
 }
 
 /** The 1st to 99th percentile of the finite values (inside the mask when given; zeros skipped without one). */

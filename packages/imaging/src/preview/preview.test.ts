@@ -68,6 +68,13 @@ describe('mosaic', () => {
     expect(at(5, 1)).toBe(grey(111))
   })
 
+  it('tiles only the slices that hold something', () => {
+    const padded = new Float32Array(4 * 3 * 10)
+    padded.set(data, 12 * 3) // slices 3..6 hold the data, the rest is zero
+    const m = mosaic(padded, [4, 3, 10], { slices: 16 })
+    expect(m.slices).toEqual([3, 4, 5, 6])
+  })
+
   it('blacks out voxels outside the mask and picks a percentile window by default', () => {
     const mask = Uint8Array.from({ length: 48 }, (_, i) => (i % 4 === 0 ? 0 : 1))
     const m = mosaic(data, dims, { slices: 4, columns: 4, mask })

@@ -6,6 +6,7 @@ import { dicom2niftiCommand } from './commands/dicom2nifti.js'
 import { jobsCommand } from './commands/jobs.js'
 import { makeExamCommand } from './commands/make-exam.js'
 import { nifti2dicomCommand } from './commands/nifti2dicom.js'
+import { receiveCommand } from './commands/receive.js'
 import { scoreQsmCommand } from './commands/score-qsm.js'
 import { sendCommand } from './commands/send.js'
 import { watchCommand } from './commands/watch.js'
@@ -17,6 +18,7 @@ export const commands: readonly Command[] = [
   jobsCommand,
   makeExamCommand,
   nifti2dicomCommand,
+  receiveCommand,
   scoreQsmCommand,
   sendCommand,
   watchCommand,

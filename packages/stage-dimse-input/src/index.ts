@@ -1,2 +1,15 @@
-// @pacsflow/stage-dimse-input
+// @pacsflow/stage-dimse-input: a DICOM C-STORE SCP that a scanner or PACS pushes to, and query/retrieve from a PACS.
+export type { DimseInputErrorCode } from './errors.js'
+export { dimseInput, type DimseInputOptions } from './dimse-input.js'
+export { startStoreScp, type StoreScp } from './scp/server.js'
+export type { ScpTlsOptions, StoreScpOptions } from './scp/options.js'
+export type { AssociationInfo } from './scp/association-policy.js'
+export type { ScpStatsSnapshot, StoreEvent } from './scp/stats.js'
+export { DEFAULT_TRANSFER_SYNTAXES, isStorageSopClass } from './scp/presentation.js'
+export { implementation } from './scp/part10-meta.js'
+export type { CommitResult, CommitStatus, Provenance, ReceiverSpool } from './spool-port.js'
+export { queryRetrieve, type QueryRetrieveOptions, type RetrieveReport } from './qr/query-retrieve.js'
+export { findSeries, findStudies, type QueryOptions, type SeriesMatch, type StudyMatch, type StudyQuery } from './qr/find.js'
+export { getStudy, moveStudy, type GetOptions, type MoveOptions, type RetrieveCounts } from './qr/retrieve.js'
+export type { PacsAddress, PacsTlsOptions } from './qr/peer.js'
 export { version } from './version.js'

@@ -1,0 +1,229 @@
+// Benchmark: DCMTK storescu into our C-STORE SCP (stage-dimse-input with a spool, in a child process) against
+// storescu into DCMTK storescp (no --fork, writing the files), same files, same run, TCP_NODELAY=1 everywhere:
+// 500 files of 256x256 and 100 of 512x512, on one association and on 4 parallel associations (median files/s,
+// MB/s and the ratio; targets >= 0.8x on one, >= 1.0x on four), and the peak RSS of our SCP's process while it
+// receives one 268 MB instance (target < 400 MB). Our SCP answers success only once a file is fsynced and renamed
+// into the spool; storescp writes without fsync.
+// Needs DCMTK (storescu, storescp) and the shared data (PACSFLOW_TEST_DATA) for the template header.
+//
+// Run: node --conditions=source --import tsx bench/receive.ts [--runs 3]
+import { execFile, fork, spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { connect } from 'node:net'
+import { loadavg, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parseArgs, promisify } from 'node:util'
+import { sleep } from '@pacsflow/core'
+import { readDicomDataset, writePart10, type Part10Dataset } from '@pacsflow/imaging'
+import { createSpool } from '@pacsflow/spool'
+import { startStoreScp, type ReceiverSpool, type ScpStatsSnapshot } from '@pacsflow/stage-dimse-input'
+
+const run = promisify(execFile)
+const { values, positionals } = parseArgs({ options: { runs: { type: 'string', default: '3' }, child: { type: 'boolean' } }, allowPositionals: true })
+const repo = resolve(import.meta.dirname, '..')
+const dataDir = process.env.PACSFLOW_TEST_DATA ?? resolve(repo, '../shared/data/dicom')
+const template = join(dataDir, 'dcm_qa_fmap/Siemens_2_gre_field_magph/In/e1_01.dcm')
+const env = { ...process.env, TCP_NODELAY: '1' }
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const uid = (): string => `2.25.${BigInt(`0x${randomUUID().replace(/-/g, '')}`).toString()}`
+
+/** The template with new UIDs and a rows x columns x frames 16-bit pixel array, the pixels streamed to disk. */
+async function writeInstance(path: string, base: Part10Dataset, size: number, frames: number, series: string, n: number): Promise<number> {
+  const sop = uid()
+  const dict = { ...base.dict, '00080018': { vr: 'UI', Value: [sop] }, '0020000E': { vr: 'UI', Value: [series] }, '00200013': { vr: 'IS', Value: [n] },
+    '00280010': { vr: 'US', Value: [size] }, '00280011': { vr: 'US', Value: [size] }, ...(frames > 1 ? { '00280008': { vr: 'IS', Value: [frames] } } : {}) }
+  delete (dict as Record<string, unknown>)['7FE00010']
+  const header = writePart10({ meta: { ...base.meta, '00020003': { vr: 'UI', Value: [sop] } }, dict })
+  const element = Buffer.alloc(12)
+  element.writeUInt32LE(0x00107fe0, 0)
+  element.write('OW', 4, 'latin1')
+  element.writeUInt32LE(size * size * 2 * frames, 8)
+  const file = await open(path, 'w')
+  const frame = new Uint16Array(size * size)
+  try {
+    await file.write(header)
+    await file.write(element)
+    for (let f = 0; f < frames; f++) {
+      for (let k = 0; k < frame.length; k++) frame[k] = (k * 7 + f * 13 + n) & 0x0fff
+      await file.write(new Uint8Array(frame.buffer))
+    }
+  } finally {
+    await file.close()
+  }
+  return header.length + 12 + size * size * 2 * frames
+}
+
+async function makeSet(dir: string, base: Part10Dataset, count: number, size: number): Promise<{ files: string[]; bytes: number }> {
+  mkdirSync(dir, { recursive: true })
+  const series = uid()
+  const files: string[] = []
+  let bytes = 0
+  for (let n = 0; n < count; n++) {
+    const path = join(dir, `f${String(n).padStart(4, '0')}.dcm`)
+    bytes += await writeInstance(path, base, size, 1, series, n + 1)
+    files.push(path)
+  }
+  return { files, bytes }
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let waited = 0; waited < 10_000; waited += 50) {
+    const up = await new Promise<boolean>((done) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => (socket.destroy(), done(true)))
+      socket.once('error', () => done(false))
+    })
+    if (up) return
+    await sleep(50)
+  }
+  throw new Error(`nothing listens on ${port}`)
+}
+
+interface Receiver {
+  readonly port: number
+  stop(): Promise<{ stats?: ScpStatsSnapshot; peakMb?: number }>
+}
+
+async function startStorescp(outDir: string): Promise<Receiver> {
+  const port = 20000 + Math.floor(Math.random() * 20000)
+  // Without the probe's association in the way: storescp (no --fork) handles one association at a time.
+  const child = spawn('storescp', ['-aet', 'BENCH', '-od', outDir, String(port)], { env, stdio: 'ignore' })
+  await waitForPort(port)
+  return {
+    port,
+    stop: async () => {
+      const exited = new Promise((done) => child.once('exit', done))
+      child.kill('SIGTERM')
+      await exited
+      return {}
+    },
+  }
+}
+
+type Mode = 'spool' | 'no-commit'
+
+async function startOurs(spoolDir: string, mode: Mode = 'spool'): Promise<Receiver> {
+  const child: ChildProcess = fork(import.meta.filename, ['--child', spoolDir, mode], { execArgv: ['--conditions=source', '--import', 'tsx'], cwd: repo, stdio: 'inherit' })
+  const port = await new Promise<number>((done, fail) => {
+    child.once('message', (message) => done((message as { port: number }).port))
+    child.once('exit', (code) => fail(new Error(`SCP child exited with ${code}`)))
+  })
+  return {
+    port,
+    stop: async () => {
+      const answer = new Promise<{ stats: ScpStatsSnapshot; peakMb: number }>((done) => child.once('message', (message) => done(message as { stats: ScpStatsSnapshot; peakMb: number })))
+      child.send('stop')
+      const result = await answer
+      if (child.exitCode === null) await new Promise((done) => child.once('exit', done))
+      return result
+    },
+  }
+}
+
+/**
+ * Child mode: our SCP on a free port; 'stop' closes it and reports its counters and peak RSS.
+ * Mode 'spool': a real spool (commit: header check, fsync, link, folder fsync). Mode 'no-commit':
+ * each object written to its incoming file and closed, nothing more, as storescp does; a diagnostic
+ * that separates the receiver's own cost from the spool's durable commit.
+ */
+async function childScp(spoolDir: string, mode: Mode): Promise<void> {
+  const spool = await createSpool({ dir: spoolDir })
+  const noCommit: ReceiverSpool = { dir: spool.dir, incomingPath: (hint) => spool.incomingPath(hint), commit: async (path) => ({ status: 'stored', path }) }
+  const scp = await startStoreScp({ aet: 'BENCH', port: 0, spool: mode === 'spool' ? spool : noCommit, maxAssociations: 8 })
+  const cpuAtStart = process.cpuUsage()
+  if (process.send === undefined) {
+    // Run by hand (e.g. under --cpu-prof): the port on stdout, SIGINT stops it.
+    console.log(`listening on ${scp.port}`)
+    process.once('SIGINT', () => void scp.close().then(() => console.log(JSON.stringify({ ...scp.stats(), cpu: process.cpuUsage(cpuAtStart) }))))
+    return
+  }
+  process.send({ port: scp.port })
+  process.on('message', (message) => {
+    if (message !== 'stop') return
+    void scp.close().then(() => {
+      process.send?.({ stats: scp.stats(), peakMb: process.resourceUsage().maxRSS / 1024 }, () => process.exit(0))
+    })
+  })
+}
+
+/** Sends `files` with `associations` storescu processes at once (each its share, one association each); returns ms. */
+async function timeSend(port: number, files: readonly string[], associations: number): Promise<number> {
+  const shares = Array.from({ length: associations }, (_, k) => files.filter((_, n) => n % associations === k))
+  const started = performance.now()
+  await Promise.all(shares.map((share) => run('storescu', ['-aec', 'BENCH', '127.0.0.1', String(port), ...share], { env, maxBuffer: 64 * 1024 * 1024 })))
+  return performance.now() - started
+}
+
+interface Measured {
+  readonly storescp: number[]
+  readonly ours: number[]
+  readonly noCommit: number[]
+}
+
+async function timeOurs(scratch: string, files: readonly string[], associations: number, mode: Mode): Promise<number> {
+  const spoolDir = mkdtempSync(join(scratch, 'spool-'))
+  const scp = await startOurs(spoolDir, mode)
+  const ms = await timeSend(scp.port, files, associations)
+  const { stats } = await scp.stop()
+  if (stats?.received !== files.length) throw new Error(`our SCP received ${stats?.received} of ${files.length}: ${JSON.stringify(stats)}`)
+  rmSync(spoolDir, { recursive: true, force: true })
+  return ms
+}
+
+async function measure(scratch: string, files: readonly string[], associations: number, runs: number): Promise<Measured> {
+  const measured: Measured = { storescp: [], ours: [], noCommit: [] }
+  for (let r = 0; r < runs; r++) {
+    const outDir = mkdtempSync(join(scratch, 'storescp-'))
+    const storescp = await startStorescp(outDir)
+    measured.storescp.push(await timeSend(storescp.port, files, associations))
+    await storescp.stop()
+    if (readdirSync(outDir).length !== files.length) throw new Error(`storescp stored ${readdirSync(outDir).length} of ${files.length}`)
+    rmSync(outDir, { recursive: true, force: true })
+    measured.ours.push(await timeOurs(scratch, files, associations, 'spool'))
+    measured.noCommit.push(await timeOurs(scratch, files, associations, 'no-commit'))
+  }
+  return measured
+}
+
+async function bigInstance(scratch: string, base: Part10Dataset): Promise<void> {
+  const big = join(scratch, 'big.dcm')
+  const bytes = await writeInstance(big, base, 512, 512, uid(), 1)
+  const spoolDir = mkdtempSync(join(scratch, 'spool-big-'))
+  const scp = await startOurs(spoolDir)
+  const ms = await timeSend(scp.port, [big], 1)
+  const { stats, peakMb } = await scp.stop()
+  console.log(
+    `  one ${(bytes / 1e6).toFixed(0)} MB instance: our SCP's peak RSS ${peakMb?.toFixed(0)} MB (target < 400), ${(ms / 1000).toFixed(2)} s, received ${stats?.received}`,
+  )
+  rmSync(spoolDir, { recursive: true, force: true })
+}
+
+async function main(): Promise<void> {
+  const runs = Number(values.runs)
+  const scratch = mkdtempSync(join(tmpdir(), 'pacsflow-bench-receive-'))
+  try {
+    const base = await readDicomDataset(template)
+    const sets = [
+      { name: '500 files 256x256', ...(await makeSet(join(scratch, '256'), base, 500, 256)) },
+      { name: '100 files 512x512', ...(await makeSet(join(scratch, '512'), base, 100, 512)) },
+    ]
+    console.log(`receive bench: median of ${runs} runs, alternating, storescu (TCP_NODELAY=1) into each receiver, process start included; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`)
+    for (const associations of [1, 4]) {
+      const target = associations === 1 ? 0.8 : 1.0
+      for (const { name, files, bytes } of sets) {
+        const measured = await measure(scratch, files, associations, runs)
+        const [ours, theirs, bare] = [measured.ours, measured.storescp, measured.noCommit].map((ms) => median(ms) / 1000) as [number, number, number]
+        const rate = (seconds: number): string => `${(files.length / seconds).toFixed(0)} files/s ${(bytes / 1e6 / seconds).toFixed(0)} MB/s`
+        console.log(`  ${name}, ${associations} association(s): pacsflow ${rate(ours)}, storescp ${rate(theirs)}: ratio ${(theirs / ours).toFixed(2)} (target >= ${target})`)
+        console.log(`      diagnostic, pacsflow without the spool's commit (written, not fsynced, as storescp): ${rate(bare)}, ratio ${(theirs / bare).toFixed(2)}`)
+      }
+    }
+    await bigInstance(scratch, base)
+  } finally {
+    rmSync(scratch, { recursive: true, force: true })
+  }
+}
+
+if (values.child === true) await childScp(positionals[0]!, positionals[1] === 'no-commit' ? 'no-commit' : 'spool')
+else await main()

@@ -1,0 +1,118 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { silentLogger } from '@pacsflow/core'
+import type { CommitResult } from '@pacsflow/spool'
+import { datasetOffset, removeDir, tempDir } from '../test-support/dicom-files.js'
+import type { ReceiverSpool } from '../spool-port.js'
+import { StoreOperation, type StoreRequest } from './store-operation.js'
+
+const scratch = tempDir('store-op')
+afterAll(() => removeDir(scratch))
+let n = 0
+
+/** A spool whose commit answers `answer` after checking the file it was given. */
+function fakeSpool(answer: (path: string) => Promise<CommitResult>): ReceiverSpool & { readonly incoming: string; committed: Buffer[] } {
+  const incoming = join(scratch, `incoming-${n++}`)
+  mkdirSync(incoming)
+  const committed: Buffer[] = []
+  let k = 0
+  return {
+    dir: scratch,
+    incoming,
+    committed,
+    incomingPath: () => join(incoming, `${k++}`),
+    commit: async (path) => {
+      committed.push(readFileSync(path))
+      return answer(path)
+    },
+  }
+}
+
+const request: StoreRequest = {
+  messageId: 3,
+  sopClassUid: '1.2.840.10008.5.1.4.1.1.4',
+  sopInstanceUid: '1.2.3.4',
+  transferSyntaxUid: '1.2.840.10008.1.2.1',
+  callingAet: 'SCANNER',
+  provenance: { source: 'dimse', origin: 'SCANNER@127.0.0.1' },
+}
+
+function options(spool: ReceiverSpool): { spool: ReceiverSpool; log: typeof silentLogger; batchBytes: number } {
+  return { spool, log: silentLogger, batchBytes: 1024 }
+}
+
+describe('one C-STORE into the spool', () => {
+  it('writes the meta group and the data set as it came, commits, and answers success', async () => {
+    const spool = fakeSpool(async (path) => ({ status: 'stored', path }))
+    const op = new StoreOperation(request, options(spool))
+    op.write(Buffer.from('first part '))
+    op.write(Buffer.from('second part'))
+    const outcome = await op.end()
+    expect(outcome).toMatchObject({ status: 0x0000, commit: { status: 'stored' }, bytes: 22 })
+    const file = spool.committed[0]!
+    expect(file.subarray(datasetOffset(file)).toString()).toBe('first part second part')
+  })
+
+  it('answers success for a duplicate and a new version too', async () => {
+    for (const status of ['duplicate', 'new-version'] as const) {
+      const op = new StoreOperation(request, options(fakeSpool(async (path) => ({ status, path }))))
+      expect((await op.end()).status).toBe(0x0000)
+    }
+  })
+
+  it('answers 0xC000 Cannot understand, with the reason, for what the spool quarantined', async () => {
+    const op = new StoreOperation(request, options(fakeSpool(async (path) => ({ status: 'quarantined', path, reason: { code: 'UID_INVALID', message: 'bad UID' } }))))
+    expect(await op.end()).toMatchObject({ status: 0xc000, errorComment: 'UID_INVALID: bad UID' })
+  })
+
+  it('answers 0xA700 Out of Resources when the commit rejects, and removes the incoming file', async () => {
+    const spool = fakeSpool(() => Promise.reject(new Error('EIO: i/o error')))
+    const op = new StoreOperation(request, options(spool))
+    op.write(Buffer.from('data'))
+    expect(await op.end()).toMatchObject({ status: 0xa700, errorComment: 'spool: EIO: i/o error' })
+    expect(readdirSync(spool.incoming)).toEqual([])
+  })
+
+  it('answers 0xA700 when the spool cannot even give an incoming path', async () => {
+    const spool = { ...fakeSpool(async (path) => ({ status: 'stored', path })), incomingPath: (): string => { throw new Error('EACCES: spool not writable') } }
+    const op = new StoreOperation(request, options(spool))
+    op.write(Buffer.from('data'))
+    expect(await op.end()).toMatchObject({ status: 0xa700, errorComment: expect.stringMatching(/EACCES/) })
+  })
+
+  it('refuses a request without UIDs or with UIDs over 64 characters (0xC000) without writing anything', async () => {
+    for (const change of [{ sopInstanceUid: '' }, { sopClassUid: `1.${'2'.repeat(70)}` }]) {
+      const spool = fakeSpool(async (path) => ({ status: 'stored', path }))
+      const op = new StoreOperation({ ...request, ...change }, options(spool))
+      op.write(Buffer.from('ignored'))
+      expect(await op.end()).toMatchObject({ status: 0xc000, bytes: 7 })
+      expect(spool.committed).toEqual([])
+      expect(readdirSync(spool.incoming)).toEqual([])
+    }
+  })
+
+  it('writes in batches as the data set arrives, so a large object never sits in memory', async () => {
+    const spool = fakeSpool(async (path) => ({ status: 'stored', path }))
+    const op = new StoreOperation(request, options(spool))
+    for (let k = 0; k < 8; k++) op.write(Buffer.alloc(4096, k))
+    // Before the last fragment: every full batch is already in the file.
+    expect(statSync(join(spool.incoming, '0')).size).toBeGreaterThanOrEqual(8 * 4096)
+    op.write(Buffer.from('tail'))
+    await op.end()
+    const file = spool.committed[0]!
+    expect(file.length - datasetOffset(file)).toBe(8 * 4096 + 4)
+    expect(file.subarray(datasetOffset(file) + 4096, datasetOffset(file) + 4097)[0]).toBe(1)
+  })
+
+  it('removes the partial file when the association ends mid-object, and never commits it', async () => {
+    const spool = fakeSpool(async (path) => ({ status: 'stored', path }))
+    const op = new StoreOperation(request, options(spool))
+    op.write(Buffer.alloc(10_000))
+    await op.abort()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(readdirSync(spool.incoming)).toEqual([])
+    expect(spool.committed).toEqual([])
+    expect(existsSync(join(spool.incoming, '0'))).toBe(false)
+  })
+})

@@ -67,6 +67,7 @@ export {
   readNiftiHeader,
   scaledData,
   writeNifti,
+  type NiftiWriteOptions,
   type NiftiData,
   type NiftiDatatype,
   type NiftiHeader,

@@ -47,6 +47,8 @@ the rest is still converted, and the exit code is then 1.
           gzip: args.values.gzip === true,
           phase,
           reorient3d: args.values['keep-orientation'] !== true,
+          // As dcm2niix: each file appears whole (temporary name, rename) but is not fsynced.
+          durable: false,
         })
         written.push(...outputs)
         if (args.values.json !== true) {

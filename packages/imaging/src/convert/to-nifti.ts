@@ -24,6 +24,11 @@ export interface ToNiftiOptions extends LoadVolumeOptions {
   readonly name?: (series: DicomSeries, volume: DicomVolume) => string
   /** Write the JSON sidecar (default true). */
   readonly sidecar?: boolean
+  /**
+   * fsync each file and the folder (default true, what a pipeline stage needs). The command line
+   * passes false, as dcm2niix writes: files still appear whole (temporary name, then rename).
+   */
+  readonly durable?: boolean
 }
 
 /** What `toNifti` wrote for one volume. */
@@ -75,11 +80,11 @@ export async function volumeToNifti(
     ...(volume.timepoints > 1 && series.instances[0]?.repetitionTime !== undefined
       ? { pixdim: [0, 0, 0, series.instances[0].repetitionTime / 1000] }
       : {}),
-  })
+  }, { durable: options.durable ?? true })
   let sidecarPath: string | undefined
   if (options.sidecar ?? true) {
     sidecarPath = niftiPath.replace(/\.nii(\.gz)?$/, '.json')
-    await writeFileAtomic(sidecarPath, `${JSON.stringify(bidsSidecar(series, volume), null, 2)}\n`)
+    await writeFileAtomic(sidecarPath, `${JSON.stringify(bidsSidecar(series, volume), null, 2)}\n`, { durable: options.durable ?? true })
   }
   return {
     volumeId: volume.id,

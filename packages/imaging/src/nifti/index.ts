@@ -2,7 +2,7 @@
 export { affineToQuaternion, quaternionToAffine } from './quaternion.js'
 export { readNifti, readNiftiHeader, scaledData } from './read.js'
 export { encodeNifti1 } from './encode.js'
-export { writeNifti } from './write.js'
+export { writeNifti, type NiftiWriteOptions } from './write.js'
 export type {
   Mat4,
   NiftiData,

@@ -8,8 +8,17 @@ import type { NiftiWriteInput } from './types.js'
 
 const gzipAsync = promisify(gzip)
 
+/** How a file is written. */
+export interface NiftiWriteOptions {
+  /**
+   * fsync the file and its folder, so it survives power loss, not only a crash (default true:
+   * pipeline stages count on it). The file is always written to a temporary name and renamed.
+   */
+  readonly durable?: boolean
+}
+
 /** Writes a NIfTI-1 file: gzipped when `path` ends in `.nii.gz`, plain for `.nii` (any case). */
-export async function writeNifti(path: string, input: NiftiWriteInput): Promise<void> {
+export async function writeNifti(path: string, input: NiftiWriteInput, options: NiftiWriteOptions = {}): Promise<void> {
   const lower = path.toLowerCase()
   const gzipped = lower.endsWith('.nii.gz')
   if (!gzipped && !lower.endsWith('.nii')) {
@@ -21,5 +30,5 @@ export async function writeNifti(path: string, input: NiftiWriteInput): Promise<
   }
   const bytes = encode(input, path)
   // zlib runs on libuv's thread pool, so compressing a large volume does not block the event loop.
-  await writeFileAtomic(path, gzipped ? await gzipAsync(bytes, { level }) : bytes)
+  await writeFileAtomic(path, gzipped ? await gzipAsync(bytes, { level }) : bytes, { durable: options.durable ?? true })
 }

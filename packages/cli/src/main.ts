@@ -6,6 +6,7 @@ import { dicom2niftiCommand } from './commands/dicom2nifti.js'
 import { jobsCommand } from './commands/jobs.js'
 import { makeExamCommand } from './commands/make-exam.js'
 import { nifti2dicomCommand } from './commands/nifti2dicom.js'
+import { qsmCommand } from './commands/qsm.js'
 import { receiveCommand } from './commands/receive.js'
 import { scoreQsmCommand } from './commands/score-qsm.js'
 import { sendCommand } from './commands/send.js'
@@ -18,6 +19,7 @@ export const commands: readonly Command[] = [
   jobsCommand,
   makeExamCommand,
   nifti2dicomCommand,
+  qsmCommand,
   receiveCommand,
   scoreQsmCommand,
   sendCommand,

@@ -38,6 +38,21 @@ describe('dipoleKernel', () => {
     expect(oblique[6 * 1 + 36 * 2]).toBeCloseTo(1 / 3 - dot ** 2 / (k[1]! ** 2 + k[2]! ** 2), 14)
   })
 
+  it('is Hermitian for an oblique B0 on even and odd axes: D[i] = D[mirror(i)]', () => {
+    const shape: Shape3 = [6, 8, 5]
+    const d = dipoleKernel(shape, [1, 1.2, 1.5], [0.3, -0.25, 0.92])
+    const mirror = (i: number, n: number): number => (n - i) % n
+    for (let z = 0; z < 5; z++) for (let y = 0; y < 8; y++) for (let x = 0; x < 6; x++) {
+      const i = x + 6 * (y + 8 * z)
+      expect(d[i]).toBeCloseTo(d[mirror(x, 6) + 6 * (mirror(y, 8) + 8 * mirror(z, 5))] as number, 14)
+    }
+    // on the y Nyquist plane: the mean of the values at ky = -1/2 and +1/2
+    const k = [1 / 6, -0.5 / 1.2, 2 / 5 / 1.5]
+    const b = [0.3, -0.25, 0.92].map((v) => v / Math.hypot(0.3, 0.25, 0.92))
+    const at = (ky: number): number => 1 / 3 - (k[0]! * b[0]! + ky * b[1]! + k[2]! * b[2]!) ** 2 / (k[0]! ** 2 + ky ** 2 + k[2]! ** 2)
+    expect(d[1 + 6 * (4 + 8 * 2)]).toBeCloseTo((at(k[1]!) + at(-k[1]!)) / 2, 14)
+  })
+
   it('gives a uniform sphere the analytic field: -1/3 chi inside... relative to the Lorentz sphere, chi/3 (3cos^2-1) (a/r)^3 outside', () => {
     // A sphere of susceptibility chi: inside the field (after D(0) = 0 drops the mean) is ~0
     // relative to the far field, outside it is chi/3 * a^3/r^3 * (3 cos^2 theta - 1).

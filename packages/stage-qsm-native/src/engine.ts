@@ -1,0 +1,128 @@
+// The QSM engine on arrays: mask, Laplacian unwrapping, multi-echo fit, background removal, dipole inversion, referencing.
+import { PacsflowError } from '@pacsflow/core'
+import type { Shape3 } from '@pacsflow/imaging'
+import { fromBox, maskToBox, paddedBox, toBox } from './box.js'
+import { brainMask } from './brain-mask.js'
+import { fitField } from './echo-fit.js'
+import { rts, tkd } from './inversion.js'
+import type { Mask } from './morphology.js'
+import type { ResolvedOptions } from './options.js'
+import { checkpoint } from './pause.js'
+import { pdf } from './pdf.js'
+import { referenceToMean } from './reference.js'
+import { laplacianUnwrap } from './unwrap.js'
+import { vsharp } from './vsharp.js'
+
+/** A multi-echo GRE in memory, on one grid (x fastest). */
+export interface QsmData {
+  readonly shape: Shape3
+  readonly voxelSizeMm: readonly [number, number, number]
+  /** B0 in the grid's voxel axes (unit vector). */
+  readonly b0DirectionVoxel: readonly [number, number, number]
+  /** Magnitude per echo (any linear scale). */
+  readonly magnitudes: readonly ArrayLike<number>[]
+  /** Wrapped phase per echo, radians. */
+  readonly phases: readonly ArrayLike<number>[]
+  readonly echoTimesMs: readonly number[]
+  /** The Larmor frequency gamma-bar * B0, MHz (a field in Hz over it is in ppm). */
+  readonly larmorMHz: number
+  /** A brain mask on this grid; computed from the magnitude when absent. */
+  readonly mask?: Mask
+}
+
+/** What the engine gives back, on the input grid. */
+export interface QsmArrays {
+  /** ppm, referenced to the mean in `mask`, zero outside. */
+  readonly chi: Float32Array
+  /** ppm, zero outside `mask`. */
+  readonly localField: Float32Array
+  /** Where chi and the local field are valid (the brain mask after background removal's erosion). */
+  readonly mask: Mask
+  /** The brain mask before background removal. */
+  readonly brainMask: Mask
+  /** Milliseconds per step, in order. */
+  readonly timings: Record<string, number>
+}
+
+export interface EngineHooks {
+  readonly signal?: AbortSignal
+  /** Overall progress in [0, 1] with the step's name. */
+  readonly progress?: (fraction: number, note: string) => void
+}
+
+/** Share of the run each step takes (for progress; roughly their measured times). */
+const WEIGHTS = { mask: 0.05, unwrap: 0.15, fit: 0.05, background: 0.2, inversion: 0.5, reference: 0.05 } as const
+type Step = keyof typeof WEIGHTS
+
+function checkData(data: QsmData): void {
+  const size = data.shape[0] * data.shape[1] * data.shape[2]
+  const echoes = data.phases.length
+  if (echoes === 0) throw new PacsflowError('QSM_INPUT', 'no echoes')
+  if (data.magnitudes.length !== echoes || data.echoTimesMs.length !== echoes) {
+    throw new PacsflowError('QSM_INPUT', `the echoes disagree: ${data.magnitudes.length} magnitudes, ${echoes} phases, ${data.echoTimesMs.length} echo times`)
+  }
+  for (const [e, volume] of [...data.magnitudes, ...data.phases].entries()) {
+    if (volume.length !== size) throw new PacsflowError('QSM_INPUT', `echo volume ${e} has ${volume.length} voxels, the grid ${size}`)
+  }
+  if (data.mask !== undefined && data.mask.length !== size) throw new PacsflowError('QSM_INPUT', `the mask has ${data.mask.length} voxels, the grid ${size}`)
+  if (!(data.larmorMHz > 0)) throw new PacsflowError('QSM_INPUT', `the Larmor frequency must be positive, got ${data.larmorMHz} MHz`)
+}
+
+/** Runs every step; each step's wall time goes into `timings`. Yields to the event loop between steps and iterations. */
+export async function runQsm(data: QsmData, options: ResolvedOptions, hooks: EngineHooks = {}): Promise<QsmArrays> {
+  checkData(data)
+  const timings: Record<string, number> = {}
+  let done = 0
+  const step = async <T>(name: Step, work: (report: (fraction: number) => void) => T | Promise<T>): Promise<T> => {
+    await checkpoint(hooks.signal)
+    const started = performance.now()
+    const report = (fraction: number): void => hooks.progress?.(done + WEIGHTS[name] * Math.min(1, fraction), name)
+    report(0)
+    const result = await work(report)
+    timings[name] = Math.round(performance.now() - started)
+    done += WEIGHTS[name]
+    hooks.progress?.(done, name)
+    return result
+  }
+  const { shape, voxelSizeMm } = data
+  const brain = await step('mask', () => data.mask ?? brainMask(data.magnitudes, shape, voxelSizeMm, 'file' in options.mask ? {} : options.mask))
+  const largest = options.background === 'vsharp' ? Math.max(...options.vsharpRadiiMm) : 0
+  const margin = voxelSizeMm.map((h) => (options.paddingMm + largest) / h + 1)
+  const box = paddedBox(brain, shape, margin)
+  const grid = { shape: box.shape, voxelSizeMm, b0DirectionVoxel: data.b0DirectionVoxel }
+  const boxMask = maskToBox(brain, shape, box)
+  const unwrapped = await step('unwrap', async (report) => {
+    const out: Float64Array[] = []
+    for (const [e, phase] of data.phases.entries()) {
+      await checkpoint(hooks.signal)
+      out.push(laplacianUnwrap(toBox(phase, shape, box), box.shape, voxelSizeMm, { form: options.unwrapping }))
+      report((e + 1) / data.phases.length)
+    }
+    return out
+  })
+  const fieldPpm = await step('fit', () => {
+    const magnitudes = data.magnitudes.map((m) => toBox(m, shape, box))
+    const { fieldHz } = fitField(unwrapped, magnitudes, data.echoTimesMs, options.phaseOffset)
+    for (let i = 0; i < fieldHz.length; i++) fieldHz[i] = (fieldHz[i] as number) / data.larmorMHz
+    return fieldHz
+  })
+  const removed = await step('background', (report) =>
+    options.background === 'vsharp'
+      ? vsharp(fieldPpm, boxMask, box.shape, voxelSizeMm, { radiiMm: options.vsharpRadiiMm, threshold: options.vsharpThreshold, ...signalOf(hooks), onProgress: report })
+      : pdf(fieldPpm, boxMask, grid, { maxIterations: options.pdfIterations, ...signalOf(hooks), onProgress: report }),
+  )
+  const chiBox = await step('inversion', (report) =>
+    options.inversion === 'tkd'
+      ? tkd(removed.local, removed.mask, grid, options.tkdThreshold)
+      : rts(removed.local, removed.mask, grid, { ...options.rts, ...signalOf(hooks), onIteration: (i, n) => report(i / n) }),
+  )
+  return step('reference', () => {
+    referenceToMean(chiBox, removed.mask)
+    const mask = Uint8Array.from(fromBox(removed.mask, shape, box))
+    return { chi: fromBox(chiBox, shape, box), localField: fromBox(removed.local, shape, box), mask, brainMask: brain, timings }
+  })
+}
+
+function signalOf(hooks: EngineHooks): { signal?: AbortSignal } {
+  return hooks.signal === undefined ? {} : { signal: hooks.signal }
+}

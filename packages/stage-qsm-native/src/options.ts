@@ -1,0 +1,140 @@
+// The options of the native QSM stage, their defaults, and their validation (INVALID_OPTIONS at once).
+import { PacsflowError } from '@pacsflow/core'
+import type { BrainMaskOptions } from './brain-mask.js'
+import type { PhaseOffset } from './echo-fit.js'
+import { RTS_DEFAULTS } from './inversion.js'
+import type { LaplacianForm } from './unwrap.js'
+
+/** RTS parameters (QSM.jl's defaults, which QSMxT uses). */
+export interface RtsParameters {
+  readonly delta?: number
+  readonly mu?: number
+  readonly rho?: number
+  readonly tolerance?: number
+  readonly maxIterations?: number
+  readonly lsmrIterations?: number
+}
+
+export interface QsmNativeOptions {
+  /** The stage's name (default `'qsm-native'`). */
+  readonly name?: string
+  /**
+   * The brain mask: computed from the magnitude (options of `brainMask`, the default), or a
+   * NIfTI file (any grid in the same world; resampled nearest-neighbour onto the GRE grid).
+   */
+  readonly mask?: BrainMaskOptions | { readonly file: string }
+  /** How Laplacian unwrapping estimates the phase Laplacian (default `'wrapped'`, see `laplacianUnwrap`). */
+  readonly unwrapping?: LaplacianForm
+  /** Fit the receiver phase offset (default `'fit'`; `'none'` allows a single echo). */
+  readonly phaseOffset?: PhaseOffset
+  /** Background field removal (default `'pdf'`, see the README for why). */
+  readonly background?: 'vsharp' | 'pdf'
+  /** V-SHARP ball radii, mm (default see `DEFAULT_VSHARP_RADII_MM`). */
+  readonly vsharpRadiiMm?: readonly number[]
+  /** V-SHARP deconvolution threshold (default 0.05). */
+  readonly vsharpThreshold?: number
+  /** PDF conjugate-gradient iterations (default 20). */
+  readonly pdfIterations?: number
+  /** Dipole inversion (default `'rts'`). */
+  readonly inversion?: 'rts' | 'tkd'
+  readonly rts?: RtsParameters
+  /** TKD threshold (default 0.15). */
+  readonly tkdThreshold?: number
+  /** Zero padding around the mask's bounding box for the FFTs, mm (default 12). */
+  readonly paddingMm?: number
+  /** Write the NIfTI files gzipped (default false). */
+  readonly gzip?: boolean
+}
+
+/** LSMR iterations of RTS step 1: QSM.jl's 4 stop too early on the testkit's exams (see the README). */
+export const DEFAULT_LSMR_ITERATIONS = 20
+
+/** The largest V-SHARP radius, chosen by measurement on the testkit's default exam (see the README). */
+export const DEFAULT_VSHARP_RADII_MM: readonly number[] = [6, 4.5, 3, 1.5]
+
+export interface ResolvedOptions {
+  readonly name: string
+  readonly mask: BrainMaskOptions | { readonly file: string }
+  readonly unwrapping: LaplacianForm
+  readonly phaseOffset: PhaseOffset
+  readonly background: 'vsharp' | 'pdf'
+  readonly vsharpRadiiMm: readonly number[]
+  readonly vsharpThreshold: number
+  readonly pdfIterations: number
+  readonly inversion: 'rts' | 'tkd'
+  readonly rts: Required<RtsParameters>
+  readonly tkdThreshold: number
+  readonly paddingMm: number
+  readonly gzip: boolean
+}
+
+function invalid(message: string): PacsflowError {
+  return new PacsflowError('INVALID_OPTIONS', `qsmNative: ${message}`)
+}
+
+function oneOf<T extends string>(value: unknown, name: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) throw invalid(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`)
+  return value as T
+}
+
+function number(value: unknown, name: string, min: number, max: number, fallback: number, integer = false): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    throw invalid(`${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got ${String(value)}`)
+  }
+  return value
+}
+
+function maskOption(value: unknown): BrainMaskOptions | { readonly file: string } {
+  if (value === undefined) return {}
+  if (typeof value !== 'object' || value === null) throw invalid('mask must be an object')
+  if ('file' in value) {
+    const file = (value as { file: unknown }).file
+    if (typeof file !== 'string' || file === '') throw invalid('mask.file must be a path')
+    return { file }
+  }
+  const m = value as BrainMaskOptions
+  if (m.threshold !== undefined && m.threshold !== 'otsu') number(m.threshold, 'mask.threshold', 0, 1, 0)
+  number(m.openingMm, 'mask.openingMm', 0, 50, 0)
+  number(m.erodeMm, 'mask.erodeMm', 0, 50, 0)
+  if (m.fillHoles !== undefined && typeof m.fillHoles !== 'boolean') throw invalid('mask.fillHoles must be true or false')
+  return m
+}
+
+function radii(value: unknown): readonly number[] {
+  if (value === undefined) return DEFAULT_VSHARP_RADII_MM
+  if (!Array.isArray(value) || value.length === 0) throw invalid('vsharpRadiiMm must be a non-empty array of radii in mm')
+  return value.map((r, i) => number(r, `vsharpRadiiMm[${i}]`, 0.1, 50, 0))
+}
+
+/** Validates the options and fills in the defaults; throws INVALID_OPTIONS naming the bad one. */
+export function resolveOptions(options: QsmNativeOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object')
+  const name = options.name ?? 'qsm-native'
+  if (typeof name !== 'string') throw invalid('name must be a string')
+  const rts = options.rts ?? {}
+  if (typeof rts !== 'object' || rts === null) throw invalid('rts must be an object')
+  return {
+    name,
+    mask: maskOption(options.mask),
+    unwrapping: oneOf(options.unwrapping, 'unwrapping', ['sin', 'wrapped'], 'wrapped'),
+    phaseOffset: oneOf(options.phaseOffset, 'phaseOffset', ['fit', 'none'], 'fit'),
+    background: oneOf(options.background, 'background', ['vsharp', 'pdf'], 'pdf'),
+    vsharpRadiiMm: radii(options.vsharpRadiiMm),
+    vsharpThreshold: number(options.vsharpThreshold, 'vsharpThreshold', 1e-4, 0.5, 0.05),
+    pdfIterations: number(options.pdfIterations, 'pdfIterations', 1, 1000, 20, true),
+    inversion: oneOf(options.inversion, 'inversion', ['rts', 'tkd'], 'rts'),
+    rts: {
+      delta: number(rts.delta, 'rts.delta', 1e-3, 2 / 3, RTS_DEFAULTS.delta),
+      mu: number(rts.mu, 'rts.mu', 1e-6, 1e12, RTS_DEFAULTS.mu),
+      rho: number(rts.rho, 'rts.rho', 1e-6, 1e12, RTS_DEFAULTS.rho),
+      tolerance: number(rts.tolerance, 'rts.tolerance', 0, 1, RTS_DEFAULTS.tolerance),
+      maxIterations: number(rts.maxIterations, 'rts.maxIterations', 0, 10_000, RTS_DEFAULTS.maxIterations, true),
+      lsmrIterations: number(rts.lsmrIterations, 'rts.lsmrIterations', 1, 1000, DEFAULT_LSMR_ITERATIONS, true),
+    },
+    tkdThreshold: number(options.tkdThreshold, 'tkdThreshold', 1e-3, 2 / 3, 0.15),
+    paddingMm: number(options.paddingMm, 'paddingMm', 0, 500, 12),
+    gzip: options.gzip === undefined ? false : typeof options.gzip === 'boolean' ? options.gzip : (() => { throw invalid('gzip must be true or false') })(),
+  }
+}

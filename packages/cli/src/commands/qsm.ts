@@ -4,6 +4,7 @@ import { PacsflowError, silentLogger } from '@pacsflow/core'
 import type { QsmDicomInput } from '@pacsflow/imaging'
 import type { QsmNativeOptions } from '@pacsflow/stage-qsm-native'
 import { defineCommand, UsageError, type ParsedArgs } from '../command.js'
+import { progressReporter } from '../progress.js'
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], flag: string): T | undefined {
   if (value === undefined) return undefined
@@ -86,21 +87,23 @@ FGATIR, chi-t1.nii / chi-fgatir.nii (chi resampled onto it).
     const stage = qsmNative(options)
     const outDir = resolve(io.cwd, output)
     const series = await selection(resolve(io.cwd, input), args.values.study as string | undefined)
-    let lastNote = ''
+    // The runner's progress display, fed directly: a bar on a terminal, quarter lines elsewhere (on stderr).
+    const reporter = progressReporter({ write: io.stderr, isTty: io.isTty })
+    const at = { jobId: 'pacsflow-qsm', stage: stage.name, index: 0 }
+    const started = Date.now()
+    reporter.handle({ type: 'stage:start', at: started, ...at, attempt: 1 })
     const result = await stage.run(series, {
-      jobId: 'pacsflow-qsm',
+      jobId: at.jobId,
       stage: stage.name,
       attempt: 1,
       signal: new AbortController().signal,
       workDir: outDir,
       log: silentLogger,
       slots: {},
-      progress: (fraction, note) => {
-        if (!io.isTty || note === undefined || note === lastNote) return
-        lastNote = note
-        io.stderr(`${Math.round(fraction * 100)}% ${note}\n`)
-      },
+      progress: (fraction, note) => reporter.handle({ type: 'stage:progress', at: Date.now(), ...at, fraction, ...(note === undefined ? {} : { note }) }),
     })
+    reporter.handle({ type: 'stage:end', at: Date.now(), ...at, attempt: 1, durationMs: Date.now() - started, outcome: 'ok' })
+    reporter.close()
     if (args.values.json === true) {
       io.stdout(`${JSON.stringify({ ...result, target: { role: result.target.role, volumeId: result.target.volumeId } }, null, 2)}\n`)
       return 0

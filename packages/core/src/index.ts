@@ -60,5 +60,6 @@ export {
 } from './errors.js'
 export { jsonLogger, silentLogger, type JsonLoggerOptions, type LogFn, type Logger, type LogLevel } from './logger.js'
 export { fsyncDir, TEMP_SUFFIX, writeFileAtomic, type AtomicWriteOptions } from './atomic-write.js'
+export { sameFileContent } from './file-compare.js'
 export { ResourcePool, type Lease } from './resource-pool.js'
 export { backoffDelay, defaultRetry, resolveRetry, sleep, type ResolvedRetry } from './retry.js'

@@ -1,9 +1,9 @@
 // commit: one received object from incoming/ into its study tree: header checked, de-duplicated, durable.
 import { link, rename, rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { isPacsflowError, PacsflowError } from '@pacsflow/core'
+import { isPacsflowError, PacsflowError, sameFileContent } from '@pacsflow/core'
 import { isValidUid, readDicomHeader } from '@pacsflow/imaging'
-import { exists, fsyncFile, isErrno, mkdirDurable, sameBytes, spoolIoError } from './fs-util.js'
+import { exists, fsyncFile, isErrno, mkdirDurable, spoolIoError } from './fs-util.js'
 import { readHeaderExtras } from './header-extras.js'
 import { instanceFileName } from './layout.js'
 import { quarantineInto } from './quarantine.js'
@@ -93,7 +93,7 @@ async function place(core: SpoolCore, path: string, identity: Identity): Promise
     if (await placeNoClobber(path, target)) {
       return { status: version === 1 ? 'stored' : 'new-version', path: target, ...identity }
     }
-    if (await sameBytes(path, target)) {
+    if (await sameFileContent(path, target)) {
       await rm(path, { force: true })
       return { status: 'duplicate', path: target, ...identity }
     }

@@ -1,7 +1,7 @@
-// File-system steps the spool is built from: fsync, byte comparison, hard links, durable folders, trash.
+// File-system steps the spool is built from: fsync, hard links, durable folders, trash.
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { copyFile, link, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises'
+import { copyFile, link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
 import { fsyncDir, PacsflowError, TEMP_SUFFIX } from '@pacsflow/core'
 
@@ -25,42 +25,6 @@ export async function fsyncFile(path: string): Promise<void> {
     await handle.sync()
   } finally {
     await handle.close()
-  }
-}
-
-const CHUNK = 1024 * 1024
-
-async function readFully(file: FileHandle, buffer: Buffer, position: number): Promise<number> {
-  let filled = 0
-  while (filled < buffer.length) {
-    const { bytesRead } = await file.read(buffer, filled, buffer.length - filled, position + filled)
-    if (bytesRead === 0) break
-    filled += bytesRead
-  }
-  return filled
-}
-
-/** True when both files hold the same bytes (sizes first, then 1 MiB at a time: large instances never sit in memory). */
-export async function sameBytes(a: string, b: string): Promise<boolean> {
-  const [sa, sb] = await Promise.all([stat(a), stat(b)])
-  if (sa.size !== sb.size) return false
-  if (sa.ino === sb.ino && sa.dev === sb.dev) return true
-  const fa = await open(a, 'r')
-  try {
-    const fb = await open(b, 'r')
-    try {
-      const ba = Buffer.allocUnsafe(Math.min(CHUNK, sa.size))
-      const bb = Buffer.allocUnsafe(ba.length)
-      for (let at = 0; at < sa.size; at += ba.length) {
-        const [na, nb] = await Promise.all([readFully(fa, ba, at), readFully(fb, bb, at)])
-        if (na !== nb || !ba.subarray(0, na).equals(bb.subarray(0, nb))) return false
-      }
-      return true
-    } finally {
-      await fb.close()
-    }
-  } finally {
-    await fa.close()
   }
 }
 

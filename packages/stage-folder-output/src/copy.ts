@@ -1,39 +1,10 @@
 // Copies one file into the output folder so that a watcher sees either nothing or the whole file, never a part.
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { copyFile, link, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises'
+import { copyFile, link, open, readdir, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { PacsflowError, TEMP_SUFFIX } from '@pacsflow/core'
+import { PacsflowError, sameFileContent, TEMP_SUFFIX } from '@pacsflow/core'
 import type { OutputFileStatus } from './types.js'
-
-const COMPARE_CHUNK = 1024 * 1024
-
-async function readFully(file: FileHandle, buffer: Buffer, position: number): Promise<number> {
-  let filled = 0
-  while (filled < buffer.length) {
-    const { bytesRead } = await file.read(buffer, filled, buffer.length - filled, position + filled)
-    if (bytesRead === 0) break
-    filled += bytesRead
-  }
-  return filled
-}
-
-/** True when both files hold the same bytes (sizes first, then chunk by chunk). */
-export async function sameContent(a: string, b: string): Promise<boolean> {
-  const [sa, sb] = await Promise.all([stat(a), stat(b)])
-  if (sa.size !== sb.size) return false
-  const [fa, fb] = await Promise.all([open(a, 'r'), open(b, 'r')])
-  try {
-    const [ba, bb] = [Buffer.allocUnsafe(COMPARE_CHUNK), Buffer.allocUnsafe(COMPARE_CHUNK)]
-    for (let at = 0; at < sa.size; at += COMPARE_CHUNK) {
-      const [na, nb] = await Promise.all([readFully(fa, ba, at), readFully(fb, bb, at)])
-      if (na !== nb || !ba.subarray(0, na).equals(bb.subarray(0, nb))) return false
-    }
-    return true
-  } finally {
-    await Promise.all([fa.close(), fb.close()])
-  }
-}
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
@@ -80,7 +51,7 @@ async function placeWithoutReplacing(temp: string, target: string): Promise<bool
 export async function copyInto(source: string, target: string, overwrite: boolean, durable: boolean): Promise<OutputFileStatus> {
   try {
     if (await exists(target)) {
-      if (await sameContent(source, target)) return 'unchanged'
+      if (await sameFileContent(source, target)) return 'unchanged'
       if (!overwrite) return 'conflict'
     }
     const temp = await temporaryCopy(source, target, durable)
@@ -91,7 +62,7 @@ export async function copyInto(source: string, target: string, overwrite: boolea
         return replaced ? 'overwritten' : 'written'
       }
       if (await placeWithoutReplacing(temp, target)) return 'written'
-      return (await sameContent(source, target)) ? 'unchanged' : 'conflict'
+      return (await sameFileContent(source, target)) ? 'unchanged' : 'conflict'
     } finally {
       await rm(temp, { force: true })
     }

@@ -2,21 +2,15 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { UsageError, type Command } from '../command.js'
 import { makeExamCommand } from './make-exam.js'
+import { runCommand } from '../test-support/run-command.js'
 
 const scratch = mkdtempSync(join(tmpdir(), 'pacsflow-cli-make-exam-'))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
-async function run(command: Command, ...argv: string[]) {
-  const out: string[] = []
-  const err: string[] = []
-  const args = parseArgs({ args: argv, options: command.options, allowPositionals: true, strict: true })
-  const code = await command.run(args, { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: {}, cwd: scratch, isTty: false })
-  return { code, stdout: out.join(''), stderr: err.join('') }
-}
+const run = (command: Command, ...argv: string[]) => runCommand(command, scratch, ...argv)
 
 describe('pacsflow make-exam', () => {
   it('writes the small exam and says where', async () => {

@@ -2,12 +2,12 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readNiftiHeader } from '@pacsflow/imaging'
 import { makeExam } from '@pacsflow/testkit'
 import { UsageError, type Command } from '../command.js'
 import { qsmCommand } from './qsm.js'
+import { runCommand } from '../test-support/run-command.js'
 
 const scratch = mkdtempSync(join(tmpdir(), 'pacsflow-cli-qsm-'))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
@@ -16,13 +16,7 @@ beforeAll(async () => {
   await makeExam(join(scratch, 'exam'), { preset: 'small', echoes: 3 })
 }, 60_000)
 
-async function run(command: Command, ...argv: string[]) {
-  const out: string[] = []
-  const err: string[] = []
-  const args = parseArgs({ args: argv, options: command.options, allowPositionals: true, strict: true })
-  const code = await command.run(args, { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: {}, cwd: scratch, isTty: false })
-  return { code, stdout: out.join(''), stderr: err.join('') }
-}
+const run = (command: Command, ...argv: string[]) => runCommand(command, scratch, ...argv)
 
 describe('pacsflow qsm', () => {
   it('finds the GRE and the T1, writes the NIfTIs and prints them with the timings', async () => {

@@ -2,7 +2,7 @@ import type { Shape3 } from '@pacsflow/imaging'
 import { describe, expect, it } from 'vitest'
 import { boundingBox, fromBox, maskToBox, paddedBox, toBox } from './box.js'
 import { b0InVoxelAxes } from './input.js'
-import { DEFAULT_VSHARP_RADII_MM, resolveOptions } from './options.js'
+import { DEFAULT_RTS_MU, DEFAULT_VSHARP_RADII_MM, resolveOptions } from './options.js'
 import { referenceToMean } from './reference.js'
 import { ellipsoid } from './test-support/synthetic.js'
 
@@ -61,7 +61,8 @@ describe('resolveOptions', () => {
     const o = resolveOptions()
     expect(o).toMatchObject({ name: 'qsm-native', background: 'pdf', inversion: 'rts', unwrapping: 'wrapped', phaseOffset: 'fit', tkdThreshold: 0.15 })
     expect(o.vsharpRadiiMm).toEqual(DEFAULT_VSHARP_RADII_MM)
-    expect(o.rts).toMatchObject({ delta: 0.15, mu: 1e5, rho: 10, tolerance: 0.01, maxIterations: 20 })
+    expect(o.rts).toMatchObject({ delta: 0.15, mu: DEFAULT_RTS_MU, rho: 10, tolerance: 0.01, maxIterations: 20 })
+    expect(DEFAULT_RTS_MU).toBe(1e3)
   })
 
   it.each([

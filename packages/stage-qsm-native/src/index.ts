@@ -2,6 +2,7 @@
 export { qsmNative } from './stage.js'
 export {
   DEFAULT_LSMR_ITERATIONS,
+  DEFAULT_RTS_MU,
   DEFAULT_VSHARP_RADII_MM,
   resolveOptions as resolveQsmOptions,
   type QsmNativeOptions,

@@ -48,9 +48,9 @@ describe('qsmNative on the small exam', () => {
     expect(target.dims).toEqual(niftiLayout(selection.t1!.volumes[0]!, selection.t1!.series).dims)
     expect(qsmDicomiseInput(result)).toMatchObject({ nifti: result.chiOnTarget, reference: { seriesInstanceUid: exam.series.t1!.seriesInstanceUid } })
     const score = await scoreQsm(result.chi, exam.truth.dir)
-    // small preset (3 mm voxels): measured NRMSE 68, HFEN 52, correlation 0.73, slope 0.85
-    expect(score.nrmse).toBeLessThan(80)
-    expect(score.correlation).toBeGreaterThan(0.65)
+    // small preset (3 mm voxels): measured NRMSE 65.0, HFEN 50.7, correlation 0.760, slope 0.846
+    expect(score.nrmse).toBeLessThan(76)
+    expect(score.correlation).toBeGreaterThan(0.68)
     expect(score.fit.slope).toBeGreaterThan(0.7)
     expect(score.fit.slope).toBeLessThan(1.2)
     expect(progress.at(-1)).toBe(1)

@@ -43,12 +43,19 @@ export const HEAD = {
 export const SINUS: EllipsoidShape = { kind: 'ellipsoid', label: LABEL.sinus, centre: [0, -20, -57], semiAxes: [10, 8, 5] }
 
 /**
- * The cortex: grey matter where the normalised brain radius exceeds `1 - (mean + amplitude·g)/scale`,
- * g = sin(2πx/λx)·sin(2πy/λy)·sin(2πz/λz). The ribbon is 3 to 13 mm deep: at 1.5 mm a folded cortex
- * (gyral white matter reaching into grey) looks like this, and grey matter makes about 40 % of the
- * brain as in vivo rather than the few per cent a smooth 3 mm shell would.
+ * The cortex: a folded ribbon. Grey matter lies within `thicknessMm` of the brain surface (a
+ * gyral crown: cortical thickness averages about 2.5 mm, Fischl & Dale, PNAS 2000, 97:11050) and,
+ * along the sulci, down to `thicknessMm + sulcusDepthMm` (the two grey banks of a sulcus and its
+ * fundus; sulci are 10 to 20 mm deep, Ono et al., Atlas of the Cerebral Sulci, 1990). The sulci
+ * run where s = mean of sin(2πx/λx), sin(2πy/λy), sin(2πz/λz + φ) crosses zero (a connected,
+ * curving network about λ/2 apart, gyri of ~10 mm); a sulcus's depth falls off linearly over
+ * |s| < `sulcusWidth` (a V-shaped wedge of grey banks about 8 mm wide at the surface). Grey matter
+ * makes about 37 % of the brain, as in vivo, while its boundary with white matter is folded on a scale of
+ * millimetres: an earlier smooth 3 to 13 mm shell over a uniform white-matter body made the
+ * grey/white contrast a nearly harmonic field inside the brain, which real folded cortex is not.
+ * Depth is the normalised ellipsoid radius's distance from 1 times `scaleMm`.
  */
-export const CORTEX = { meanMm: 8, amplitudeMm: 5, scaleMm: 60, wavelengthsMm: [22, 26, 20] } as const
+export const CORTEX = { thicknessMm: 2.5, sulcusDepthMm: 16, sulcusWidth: 0.5, scaleMm: 60, wavelengthsMm: [20, 22, 18], phaseZ: 0.7 } as const
 
 /** Brain structures in priority order: the first shape containing a point gives its label. */
 export const STRUCTURES: readonly Shape[] = [
@@ -137,10 +144,11 @@ function radius2(x: number, y: number, z: number, e: { centre: Vec3; semiAxes: V
 const TWO_PI = 2 * Math.PI
 const [LX, LY, LZ] = CORTEX.wavelengthsMm
 
-/** The normalised brain radius below which the cortex turns into white matter, at this point. */
-function whiteMatterRadius(x: number, y: number, z: number): number {
-  const gyri = Math.sin((TWO_PI * x) / LX) * Math.sin((TWO_PI * y) / LY) * Math.sin((TWO_PI * z) / LZ)
-  return 1 - (CORTEX.meanMm + CORTEX.amplitudeMm * gyri) / CORTEX.scaleMm
+/** The depth (mm below the brain surface) down to which the cortex reaches at this point. */
+function greyDepthMm(x: number, y: number, z: number): number {
+  const s = (Math.sin((TWO_PI * x) / LX) + Math.sin((TWO_PI * y) / LY) + Math.sin((TWO_PI * z) / LZ + CORTEX.phaseZ)) / 3
+  const sulcus = Math.max(0, 1 - Math.abs(s) / CORTEX.sulcusWidth)
+  return CORTEX.thicknessMm + CORTEX.sulcusDepthMm * sulcus
 }
 
 /** The label of a point in head coordinates (mm, LPS axes). */
@@ -155,8 +163,8 @@ export function classify(x: number, y: number, z: number): number {
     if (x < shape.min[0] || x > shape.max[0] || y < shape.min[1] || y > shape.max[1] || z < shape.min[2] || z > shape.max[2]) continue
     if (shape.contains(x, y, z)) return shape.label
   }
-  const wm = whiteMatterRadius(x, y, z)
-  return brain > wm * wm ? LABEL.greyMatter : LABEL.whiteMatter
+  const depthMm = (1 - Math.sqrt(brain)) * CORTEX.scaleMm
+  return depthMm < greyDepthMm(x, y, z) ? LABEL.greyMatter : LABEL.whiteMatter
 }
 
 /** The geometry as plain JSON, for truth.json. */

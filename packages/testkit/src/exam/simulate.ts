@@ -67,6 +67,9 @@ export function simulateGre(exam: ResolvedExam, geometry: NiftiGeometry, worldFr
     dims: geometry.dims,
     voxelMm: voxelSpacing(geometry.affine),
     b0Voxel,
+    // The background's 9.4 ppm air/tissue edges need a kernel without Nyquist ringing (see DipoleKernelKind);
+    // chi keeps the continuous kernel, so the truth's local field is what the engine inverts.
+    kernelB: 'finite-difference',
     ...(signal === undefined ? {} : { signal }),
   })
   const totalField = new Float32Array(chi.length)

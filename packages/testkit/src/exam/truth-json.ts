@@ -73,7 +73,7 @@ function physicsJson(input: TruthInput): Record<string, unknown> {
       paddedDims: input.geometry.dims.map((n) => nextFastSize(2 * n)),
       localField: 'the field of chi (brain labels only)',
       backgroundField: exam.backgroundField
-        ? `the field of the tissue outside the brain relative to air: tissue ${TISSUE_RELATIVE_TO_AIR} ppm, skull ${TISSUE_RELATIVE_TO_AIR - 2} ppm, air (around the head, in the sinus, and the padding) 0, brain tissue ${TISSUE_RELATIVE_TO_AIR} ppm as the medium of its local sources`
+        ? `the field of the tissue outside the brain relative to air: tissue ${TISSUE_RELATIVE_TO_AIR} ppm, skull ${TISSUE_RELATIVE_TO_AIR - 2} ppm, air (around the head, in the sinus, and the padding) 0, brain tissue ${TISSUE_RELATIVE_TO_AIR} ppm as the medium of its local sources; through the finite-difference dipole kernel D = 1/3 - b^T M b / trace M (M_ii = 4 sin^2(pi k_i h_i)/h_i^2, M_ij = sin(2 pi k_i h_i) sin(2 pi k_j h_j)/(h_i h_j), k in cycles/mm, h the voxel size in mm), which has no Nyquist ringing for an oblique B0`
         : null,
       totalField: 'localField + backgroundField',
     },

@@ -22,9 +22,11 @@ interface Seen {
 const digest = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex')
 
 /** Runs a query/retrieve source to its end through a runner whose one stage records each study. */
-async function retrieveWith(options: QueryRetrieveOptions): Promise<{ seen: Seen[]; reports: RetrieveReport[] }> {
+async function retrieveWith(options: QueryRetrieveOptions): Promise<{ seen: Seen[]; reports: RetrieveReport[]; events: string[] }> {
   const seen: Seen[] = []
   const reports: RetrieveReport[] = []
+  // What the runner saw, for the assertion messages: a study missing from `seen` says why here.
+  const events: string[] = []
   const record = defineStage({
     name: 'record',
     run: async (study: DicomStudy) => {
@@ -36,10 +38,13 @@ async function retrieveWith(options: QueryRetrieveOptions): Promise<{ seen: Seen
   })
   const source = queryRetrieve({ ...options, onRetrieve: (report) => reports.push(report) })
   const runner = createRunner({ source, pipeline: pipeline(record), store: memoryJobStore() })
+  runner.on('job:queued', (event) => events.push(`queued ${event.deliveryId ?? event.jobId}`))
+  runner.on('job:failed', (event) => events.push(`failed ${event.jobId}: ${event.error.code}: ${event.error.message}`))
+  runner.on('source:error', (event) => events.push(`source error: ${event.error.message}`))
   await runner.start()
   await runner.idle()
   await runner.stop()
-  return { seen, reports }
+  return { seen, reports, events }
 }
 
 describe.skipIf(!ready)('query/retrieve from Orthanc', () => {
@@ -98,14 +103,14 @@ describe.skipIf(!ready)('query/retrieve from Orthanc', () => {
 
   it('C-MOVE brings each accession into the spool and yields each study once, complete; an unknown accession is reported', async () => {
     const spoolDir = join(scratch, 'spool-move')
-    const { seen, reports } = await retrieveWith({
+    const { seen, reports, events } = await retrieveWith({
       ...query(),
       accessionNumbers: ['ACC-FMAP-1', 'NO-SUCH-ACC', 'ACC-ENH-2'],
       receiver: { port: await receiverAt() },
       spool: spoolDir,
       quietPeriodMs: 500,
     })
-    expect(seen.map((s) => [s.study, s.instances]).sort(), JSON.stringify(reports)).toEqual(
+    expect(seen.map((s) => [s.study, s.instances]).sort(), JSON.stringify({ events, reports })).toEqual(
       [
         [studyUid(fieldMap[0]!), 72],
         [studyUid(enhanced[0]!), 4],

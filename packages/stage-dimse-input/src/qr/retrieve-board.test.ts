@@ -35,6 +35,23 @@ describe('RetrieveBoard', () => {
     expect(board.outcome('1.1')).toEqual({ counts })
   })
 
+  it('is not finished while a released study waits to be taken (the source must yield it before it ends)', () => {
+    const board = new RetrieveBoard(silentLogger, 1000)
+    const settled: string[] = []
+    board.plan(['1.1', '2.2'])
+    arrive(board, '1.1', 3)
+    board.offer(delivery('1.1', 1, 3, settled))
+    board.retrieved('1.1', counts)
+    expect(board.take().map((d) => d.id)).toEqual(['1.1.g1'])
+    // While the source is suspended at its yield of 1.1, study 2.2 completes.
+    arrive(board, '2.2', 3)
+    board.retrieved('2.2', counts)
+    board.offer(delivery('2.2', 1, 3, settled))
+    expect(board.finished).toBe(false)
+    expect(board.take().map((d) => d.id)).toEqual(['2.2.g1'])
+    expect(board.finished).toBe(true)
+  })
+
   it('a delivery made before everything arrived is superseded by the next generation (acknowledged: the next holds it all)', async () => {
     const board = new RetrieveBoard(silentLogger, 1000)
     const settled: string[] = []

@@ -139,9 +139,14 @@ export class RetrieveBoard {
     return this.ready.splice(0)
   }
 
-  /** Every study of this run handed on, rejected, or failed with nothing received. */
+  /**
+   * Every study of this run handed on, rejected, or failed with nothing received, and every
+   * delivery handed on also taken. A study released while the source waited at a `yield` (the
+   * runner busy with the previous study) is 'done' but still in `ready`: without the second check
+   * the source ended there and that study was never yielded.
+   */
   get finished(): boolean {
-    return this.planned && [...this.studies.values()].every((entry) => entry.phase === 'done')
+    return this.planned && this.ready.length === 0 && [...this.studies.values()].every((entry) => entry.phase === 'done')
   }
 
   /** Waits for a change (or the next short deadline, or the signal). */

@@ -14,7 +14,7 @@ export {
 } from './exam/options.js'
 export { TISSUES, type Tissue } from './exam/tissues.js'
 export { TRUTH_FILE_NAMES, type TruthFiles, type TruthLabel } from './exam/truth.js'
-export { dipoleFields, sphereField, type DipoleFieldRequest } from './exam/forward.js'
+export { dipoleFields, sphereField, type DipoleFieldRequest, type DipoleKernelKind } from './exam/forward.js'
 export { scoreQsm, type ScoreOptions } from './score/score-qsm.js'
 export { correlation, erodeMask, hfen, linearFit, nrmse, scoreVolumes, type QsmScore, type RoiScore, type ScoreVolumes } from './score/metrics.js'
 export { laplacianOfGaussian } from './score/filters.js'

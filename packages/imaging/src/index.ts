@@ -5,6 +5,7 @@ export type { ComplexComponent, DicomFrame, DicomInstance, Orientation, Vec3 } f
 export {
   indexDicom,
   isDecodableSyntax,
+  derivedUid,
   isValidUid,
   naturalize,
   rawElement,

@@ -15,7 +15,7 @@ export {
   type RawDict,
   type RawElement,
 } from './dcmjs.js'
-export { isValidUid } from './uid.js'
+export { derivedUid, isValidUid } from './uid.js'
 export { isDecodableSyntax } from './syntaxes.js'
 export { TransferSyntax } from './tags.js'
 export type { ComplexComponent, DicomFrame, DicomInstance, Orientation, Vec3 } from './types.js'

@@ -1,23 +1,6 @@
 // The DICOM File Meta Information written before a received data set (PS3.10 7.1), and this implementation's identity.
-import { createHash } from 'node:crypto'
+import { derivedUid } from '@pacsflow/imaging'
 import { version } from '../version.js'
-
-/**
- * A `2.25.<UUID>` UID (PS3.5 B.2) from SHA-256 of `parts` (an RFC 9562 version 8 UUID): the same
- * derivation as stage-dicomise's `derivedUid`, so every pacsflow package of one version names
- * the same implementation.
- */
-function derivedUid(...parts: readonly string[]): string {
-  const hash = createHash('sha256')
-  for (const part of parts) {
-    hash.update(`${part.length}:`)
-    hash.update(part)
-  }
-  const bytes = hash.digest().subarray(0, 16)
-  bytes[6] = (bytes[6]! & 0x0f) | 0x80
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80
-  return `2.25.${BigInt(`0x${bytes.toString('hex')}`).toString(10)}`
-}
 
 /** Implementation Class UID and Version Name (PS3.7 D.3.3.2), in A-ASSOCIATE-AC and in every file's meta group. */
 export const implementation = {

@@ -34,8 +34,10 @@ declare module '@pacsflow/core' {
     QSM_INPUT: 'the QSM input is not usable'
     /** A QSM result has no DICOM series to encode onto (NIfTI input without a DICOM target). */
     QSM_NO_TARGET: 'the QSM result has no DICOM target series'
+    /** The FFT worker threads did not start, or one failed or stalled during a pass (the FFTs fall back to one thread). */
+    FFT_THREADS: 'the FFT worker threads failed'
   }
 }
 
 /** Every code this package raises. */
-export type ImagingErrorCode = Extract<PacsflowErrorCode, `DICOM_${string}` | `NIFTI_${string}` | `SLICE_${string}` | `SELECTION_${string}` | `QSM_${string}` | "UID_INVALID" | "SERIES_INCONSISTENT" | "GANTRY_TILT">
+export type ImagingErrorCode = Extract<PacsflowErrorCode, `DICOM_${string}` | `NIFTI_${string}` | `SLICE_${string}` | `SELECTION_${string}` | `QSM_${string}` | "UID_INVALID" | "SERIES_INCONSISTENT" | "GANTRY_TILT" | "FFT_THREADS">

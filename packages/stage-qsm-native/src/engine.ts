@@ -1,6 +1,6 @@
 // The QSM engine on arrays: mask, Laplacian unwrapping, multi-echo fit, background removal, dipole inversion, referencing.
 import { PacsflowError } from '@pacsflow/core'
-import type { Shape3 } from '@pacsflow/imaging'
+import { startFftThreads, type Shape3 } from '@pacsflow/imaging'
 import { fromBox, maskToBox, paddedBox, toBox } from './box.js'
 import { brainMask } from './brain-mask.js'
 import { fitField } from './echo-fit.js'
@@ -42,12 +42,16 @@ export interface QsmArrays {
   readonly brainMask: Mask
   /** Milliseconds per step, in order. */
   readonly timings: Record<string, number>
+  /** Threads the FFTs ran on (1 when the worker threads could not start: see `EngineHooks.warn`). */
+  readonly threads: number
 }
 
 export interface EngineHooks {
   readonly signal?: AbortSignal
   /** Overall progress in [0, 1] with the step's name. */
   readonly progress?: (fraction: number, note: string) => void
+  /** Told when something degrades the run without failing it (e.g. the FFT worker threads did not start). */
+  readonly warn?: (message: string) => void
 }
 
 /** Share of the run each step takes (for progress; roughly their measured times). */
@@ -71,6 +75,7 @@ function checkData(data: QsmData): void {
 /** Runs every step; each step's wall time goes into `timings`. Yields to the event loop between steps and iterations. */
 export async function runQsm(data: QsmData, options: ResolvedOptions, hooks: EngineHooks = {}): Promise<QsmArrays> {
   checkData(data)
+  const threads = await fftThreadsFor(options.threads, hooks)
   const timings: Record<string, number> = {}
   let done = 0
   const step = async <T>(name: Step, work: (report: (fraction: number) => void) => T | Promise<T>): Promise<T> => {
@@ -119,8 +124,18 @@ export async function runQsm(data: QsmData, options: ResolvedOptions, hooks: Eng
   return step('reference', () => {
     referenceToMean(chiBox, removed.mask)
     const mask = Uint8Array.from(fromBox(removed.mask, shape, box))
-    return { chi: fromBox(chiBox, shape, box), localField: fromBox(removed.local, shape, box), mask, brainMask: brain, timings }
+    return { chi: fromBox(chiBox, shape, box), localField: fromBox(removed.local, shape, box), mask, brainMask: brain, timings, threads }
   })
+}
+
+/** Starts (or resizes) the process's FFT worker pool; a pool that cannot start leaves the run single-threaded, with a warning. */
+async function fftThreadsFor(threads: number, hooks: EngineHooks): Promise<number> {
+  try {
+    return await startFftThreads(threads)
+  } catch (error) {
+    hooks.warn?.(`${(error as Error).message}; the FFTs run on one thread`)
+    return 1
+  }
 }
 
 function signalOf(hooks: EngineHooks): { signal?: AbortSignal } {

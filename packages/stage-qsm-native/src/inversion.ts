@@ -1,6 +1,6 @@
 // Dipole inversion: thresholded k-space division (TKD) and the rapid two-step method (RTS: LSMR, then TV by ADMM).
 import { PacsflowError } from '@pacsflow/core'
-import { irfft3d, rfft3d, type HalfSpectrum, type Shape3 } from '@pacsflow/imaging'
+import { fftArray, irfft3d, rfft3d, type HalfSpectrum, type Shape3 } from '@pacsflow/imaging'
 import { gradient, gradientAdjoint } from './gradient.js'
 import { dipoleKernelHalf, negativeLaplacianHalf } from './kernels.js'
 import { lsmrDiagonal } from './lsmr.js'
@@ -124,7 +124,7 @@ async function tvFill(x: Float64Array, d: Float64Array, grid: DipoleGrid, o: Res
   const p: [Float64Array, Float64Array, Float64Array] = [new Float64Array(size), new Float64Array(size), new Float64Array(size)]
   const v: [Float64Array, Float64Array, Float64Array] = [new Float64Array(size), new Float64Array(size), new Float64Array(size)]
   const previous = new Float64Array(size)
-  const work = new Float64Array(size)
+  const work = fftArray(size)
   const spectrum: HalfSpectrum = x1
   let residual = Number.POSITIVE_INFINITY
   // Each iteration: y/u-updates from the current x (starting at step 1's x, whose gradient is

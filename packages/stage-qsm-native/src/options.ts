@@ -1,5 +1,6 @@
 // The options of the native QSM stage, their defaults, and their validation (INVALID_OPTIONS at once).
 import { PacsflowError } from '@pacsflow/core'
+import { defaultFftThreads } from '@pacsflow/imaging'
 import type { BrainMaskOptions } from './brain-mask.js'
 import type { PhaseOffset } from './echo-fit.js'
 import { RTS_DEFAULTS } from './inversion.js'
@@ -44,6 +45,11 @@ export interface QsmNativeOptions {
   readonly paddingMm?: number
   /** Write the NIfTI files gzipped (default false). */
   readonly gzip?: boolean
+  /**
+   * Threads the large FFTs are split across, this one included (default: the cores Node may use,
+   * at most 4; 1: no worker threads). The FFT worker pool is one per process (see `startFftThreads`).
+   */
+  readonly threads?: number
 }
 
 /** LSMR iterations of RTS step 1: QSM.jl's 4 stop too early on the testkit's exams (see the README). */
@@ -73,6 +79,7 @@ export interface ResolvedOptions {
   readonly tkdThreshold: number
   readonly paddingMm: number
   readonly gzip: boolean
+  readonly threads: number
 }
 
 function invalid(message: string): PacsflowError {
@@ -143,5 +150,6 @@ export function resolveOptions(options: QsmNativeOptions = {}): ResolvedOptions 
     tkdThreshold: number(options.tkdThreshold, 'tkdThreshold', 1e-3, 2 / 3, 0.15),
     paddingMm: number(options.paddingMm, 'paddingMm', 0, 500, 12),
     gzip: options.gzip === undefined ? false : typeof options.gzip === 'boolean' ? options.gzip : (() => { throw invalid('gzip must be true or false') })(),
+    threads: number(options.threads, 'threads', 1, 64, defaultFftThreads(), true),
   }
 }

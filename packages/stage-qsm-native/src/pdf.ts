@@ -1,5 +1,5 @@
 // Background field removal by projection onto dipole fields (PDF): fit the field of sources outside the mask, keep the rest.
-import { irfft3d, rfft3d, type Shape3 } from '@pacsflow/imaging'
+import { fftArray, irfft3d, rfft3d } from '@pacsflow/imaging'
 import type { DipoleGrid } from './inversion.js'
 import { dipoleKernelHalf } from './kernels.js'
 import type { Mask } from './morphology.js'
@@ -40,19 +40,20 @@ export async function pdf(field: ArrayLike<number>, mask: Mask, grid: DipoleGrid
     irfft3d(spectrum, shape, out)
   }
   // A x = (1 - M) D W^2 D (1 - M) x (D is real and even, so it is its own adjoint).
-  const work = new Float64Array(size)
+  // fftArray: memory the FFT worker threads can share (see startFftThreads).
+  const work = fftArray(size)
   const applyNormal = (x: Float64Array, out: Float64Array): void => {
     convolve(x, work)
     for (let i = 0; i < size; i++) work[i] = (work[i] as number) * (w2[i] as number)
     convolve(work, out)
     for (let i = 0; i < size; i++) if (mask[i] === 1) out[i] = 0
   }
-  const rhs = new Float64Array(size)
+  const rhs = fftArray(size)
   for (let i = 0; i < size; i++) rhs[i] = (w2[i] as number) * (field[i] as number)
   convolve(rhs, rhs)
   for (let i = 0; i < size; i++) if (mask[i] === 1) rhs[i] = 0
   const chi = await conjugateGradient(applyNormal, rhs, options)
-  const background = new Float64Array(size)
+  const background = fftArray(size)
   convolve(chi, background)
   const local = new Float64Array(size)
   for (let i = 0; i < size; i++) local[i] = mask[i] === 1 ? (field[i] as number) - (background[i] as number) : 0
@@ -72,8 +73,9 @@ export async function conjugateGradient(apply: (x: Float64Array, out: Float64Arr
   const tolerance = options.tolerance ?? 1e-3
   const x = new Float64Array(b.length)
   const r = b.slice()
-  const p = b.slice()
-  const ap = new Float64Array(b.length)
+  const p = fftArray(b.length)
+  p.set(b)
+  const ap = fftArray(b.length)
   let rr = dot(r, r)
   const initial = Math.sqrt(rr)
   if (initial === 0) return x

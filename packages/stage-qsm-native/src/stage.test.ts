@@ -1,10 +1,11 @@
 // The stage end to end on the testkit's small exam: DICOM in through selectSeries, NIfTI out, scored against the truth.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRunner, isPacsflowError, memoryJobStore, pipeline, type StageProgressEvent } from '@pacsflow/core'
-import { groupStudy, indexDicom, niftiLayout, qsmDicomiseInput, qsmRoles, readNiftiHeader, selectSeries, toNifti, type QsmDicomInput, type QsmNiftiInput } from '@pacsflow/imaging'
+import { fftThreadStats, groupStudy, indexDicom, stopFftThreads, niftiLayout, qsmDicomiseInput, qsmRoles, readNiftiHeader, selectSeries, toNifti, type QsmDicomInput, type QsmNiftiInput } from '@pacsflow/imaging'
 import { makeExam, scoreQsm, type ExamManifest } from '@pacsflow/testkit'
 import { qsmNative } from './stage.js'
 
@@ -93,7 +94,20 @@ describe('qsmNative on the small exam', () => {
     expect((await cancelled.store.get('cancel'))?.status).toBe('pending')
   })
 
+  it('gives the same chi, bit for bit, on one thread and split across two FFT threads', async () => {
+    const splitBefore = fftThreadStats().splitPasses
+    const one = await runnerFor(qsmNative({ threads: 1 }), 'one-thread').runner.run(selection)
+    expect(fftThreadStats().splitPasses).toBe(splitBefore)
+    const two = await runnerFor(qsmNative({ threads: 2 }), 'two-threads').runner.run(selection)
+    expect(fftThreadStats().threads).toBe(2)
+    expect(fftThreadStats().splitPasses).toBeGreaterThan(splitBefore + 100)
+    const [a, b] = await Promise.all([readFile(one.chi), readFile(two.chi)])
+    expect(b.equals(a)).toBe(true)
+    await stopFftThreads()
+  })
+
   it('validates its options at once', () => {
     expect(() => qsmNative({ background: 'lbv' as never })).toThrow(/background must be one of/)
+    expect(() => qsmNative({ threads: 0 })).toThrow(/threads must be an integer from 1 to 64/)
   })
 })

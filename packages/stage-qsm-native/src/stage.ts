@@ -32,12 +32,12 @@ export function qsmNative(options: QsmNativeOptions = {}): Stage<QsmInput, QsmRe
       const target = resolveTarget(input)
       const load = Math.round(performance.now() - started)
       ctx.log.info({ dims: gre.dims, echoes: gre.echoTimesMs.length, echoTimesMs: gre.echoTimesMs, fieldStrengthT: gre.fieldStrengthT, target: target.role }, 'qsm-native: loaded the GRE')
-      const arrays = await run(gre, resolved, ctx.signal, (fraction, note) => ctx.progress(LOAD + (1 - LOAD - WRITE) * fraction, note))
+      const arrays = await run(gre, resolved, ctx.signal, (fraction, note) => ctx.progress(LOAD + (1 - LOAD - WRITE) * fraction, note), (message) => ctx.log.warn(message))
       ctx.progress(1 - WRITE, 'write')
       const writeStarted = performance.now()
       const files = await writeResults({ dir: ctx.workDir, dims: gre.dims, affine: gre.affine, arrays, target, gzip: resolved.gzip, signal: ctx.signal })
       const timings = { load, ...arrays.timings, write: Math.round(performance.now() - writeStarted) }
-      ctx.log.info({ timings, files }, 'qsm-native: done')
+      ctx.log.info({ timings, threads: arrays.threads, files }, 'qsm-native: done')
       ctx.progress(1, 'done')
       return {
         engine: 'native',
@@ -54,7 +54,7 @@ export function qsmNative(options: QsmNativeOptions = {}): Stage<QsmInput, QsmRe
   })
 }
 
-async function run(gre: LoadedGre, options: ResolvedOptions, signal: AbortSignal, progress: (fraction: number, note: string) => void): Promise<QsmArrays> {
+async function run(gre: LoadedGre, options: ResolvedOptions, signal: AbortSignal, progress: (fraction: number, note: string) => void, warn: (message: string) => void): Promise<QsmArrays> {
   const mask = 'file' in options.mask ? await loadMaskFile(options.mask.file, gre) : undefined
   return runQsm(
     {
@@ -68,6 +68,6 @@ async function run(gre: LoadedGre, options: ResolvedOptions, signal: AbortSignal
       ...(mask === undefined ? {} : { mask }),
     },
     options,
-    { signal, progress },
+    { signal, progress, warn },
   )
 }

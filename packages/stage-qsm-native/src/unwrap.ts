@@ -1,6 +1,6 @@
 // Laplacian phase unwrapping: the Laplacian of the true phase from the wrapped one, then a Poisson solve by FFT.
 import { PacsflowError } from '@pacsflow/core'
-import { irfft3d, rfft3d, type Shape3 } from '@pacsflow/imaging'
+import { fftArray, irfft3d, rfft3d, type Shape3 } from '@pacsflow/imaging'
 import { negativeLaplacianHalf } from './kernels.js'
 
 /** How the Laplacian of the true phase is estimated from the wrapped phase. */
@@ -28,7 +28,7 @@ const TWO_PI = 2 * Math.PI
  */
 export function wrappedLaplacian(phase: ArrayLike<number>, shape: Shape3, voxelSizeMm: readonly number[], form: LaplacianForm = 'sin'): Float64Array {
   const [nx, ny, nz] = shape
-  const out = new Float64Array(nx * ny * nz)
+  const out = fftArray(nx * ny * nz)
   const plane = nx * ny
   const [wx, wy, wz] = [0, 1, 2].map((axis) => ((shape[axis] as number) === 1 ? 0 : 1 / (voxelSizeMm[axis] as number) ** 2)) as [number, number, number]
   const g = form === 'wrapped' ? (d: number): number => d - TWO_PI * Math.round(d / TWO_PI) : Math.sin

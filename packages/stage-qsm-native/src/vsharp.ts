@@ -1,6 +1,6 @@
 // Background field removal by V-SHARP: spherical mean value filtering with kernels of decreasing radius, then a truncated deconvolution.
 import { PacsflowError } from '@pacsflow/core'
-import { irfft3d, rfft3d, type HalfSpectrum, type Shape3 } from '@pacsflow/imaging'
+import { fftArray, irfft3d, rfft3d, type HalfSpectrum, type Shape3 } from '@pacsflow/imaging'
 import { sphereKernelHalf } from './kernels.js'
 import { squaredDistance, type Mask } from './morphology.js'
 import { checkpoint } from './pause.js'
@@ -40,12 +40,12 @@ export async function vsharp(field: ArrayLike<number>, mask: Mask, shape: Shape3
     throw new PacsflowError('INVALID_OPTIONS', `V-SHARP radii must be positive numbers, got [${options.radiiMm.join(', ')}]`)
   }
   const size = shape[0] * shape[1] * shape[2]
-  const masked = new Float64Array(size)
+  const masked = fftArray(size)
   for (let i = 0; i < size; i++) masked[i] = mask[i] === 1 ? (field[i] as number) : 0
   const spectrum = rfft3d(masked, shape)
-  const local = new Float64Array(size)
-  const filtered = new Float64Array(size)
-  const work: HalfSpectrum = { re: new Float64Array(spectrum.re.length), im: new Float64Array(spectrum.re.length) }
+  const local = fftArray(size)
+  const filtered = fftArray(size)
+  const work: HalfSpectrum = { re: fftArray(spectrum.re.length), im: fftArray(spectrum.re.length) }
   // One distance map serves every radius: a voxel's ball of radius r lies in the mask when the
   // nearest outside voxel is farther than r.
   const outside = new Uint8Array(size)

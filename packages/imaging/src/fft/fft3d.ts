@@ -1,6 +1,7 @@
 // Complex FFTs of 3D volumes (x fastest) on split real/imaginary typed arrays, in place, axis by axis.
 import { PacsflowError } from '@pacsflow/core'
 import { linePlan } from './line-plan.js'
+import { sharePass } from './threads.js'
 
 /** A real or imaginary part: float64 for accuracy, float32 to halve memory (intermediates are rounded to it). */
 export type FftArray = Float64Array | Float32Array
@@ -24,7 +25,21 @@ export interface FftOptions {
  */
 export function fft3d(re: FftArray, im: FftArray, shape: Shape3, options: FftOptions = {}): void {
   checkVolume(re, im, shape)
-  for (let axis = 0; axis < 3; axis++) transformAxis(re, im, shape, axis as 0 | 1 | 2, options.inverse === true)
+  for (let axis = 0; axis < 3; axis++) runAxis(re, im, shape, axis as 0 | 1 | 2, options.inverse === true)
+}
+
+/** Transforms every line of one axis, split across the FFT worker threads when they run and the arrays are shared. */
+export function runAxis(re: FftArray, im: FftArray, shape: Shape3, axis: 0 | 1 | 2, inverse: boolean): void {
+  if (shape[axis] === 1) return
+  const { blocks } = axisLayout(shape, axis)
+  const split = sharePass(
+    blocks,
+    re.length,
+    [re, im],
+    (first, last) => ({ op: 'axis', re, im, shape, axis, inverse, first, last }),
+    (first, last) => transformAxis(re, im, shape, axis, inverse, first, last),
+  )
+  if (!split) transformAxis(re, im, shape, axis, inverse)
 }
 
 /** The inverse of {@link fft3d}, normalised by 1/N. */

@@ -8,8 +8,9 @@
 // Press et al., Numerical Recipes, 12.3). The inverse runs the same relations backwards. The y and z
 // axes are then complex transforms of the half spectrum. An odd nx takes the complex path.
 import { PacsflowError } from '@pacsflow/core'
-import { axisLayout, checkVolume, fft3d, transformAxis, type FftArray, type Shape3 } from './fft3d.js'
+import { axisLayout, checkVolume, fft3d, runAxis, transformAxis, type FftArray, type Shape3 } from './fft3d.js'
 import { linePlan } from './line-plan.js'
+import { fftArray, sharePass } from './threads.js'
 
 const BATCH = 16
 
@@ -32,7 +33,7 @@ export function rfft3d(input: FftArray, shape: Shape3, out?: HalfSpectrum): Half
   checkVolume(input, input, shape)
   const half = halfShape(shape)
   const size = half[0] * half[1] * half[2]
-  const spectrum = out ?? { re: new Float64Array(size), im: new Float64Array(size) }
+  const spectrum = out ?? { re: fftArray(size), im: fftArray(size) }
   if (spectrum.re.length !== size || spectrum.im.length !== size) {
     throw new PacsflowError('INVALID_OPTIONS', `rfft3d: the half spectrum of ${shape.join('x')} holds ${size} values per part, got ${spectrum.re.length}`)
   }
@@ -40,8 +41,8 @@ export function rfft3d(input: FftArray, shape: Shape3, out?: HalfSpectrum): Half
     complexPath(input, shape, spectrum)
   } else {
     realRows(input, shape[0], shape[1] * shape[2], spectrum)
-    transformAxis(spectrum.re, spectrum.im, half, 1, false)
-    transformAxis(spectrum.re, spectrum.im, half, 2, false)
+    runAxis(spectrum.re, spectrum.im, half, 1, false)
+    runAxis(spectrum.re, spectrum.im, half, 2, false)
   }
   return spectrum
 }
@@ -54,10 +55,10 @@ export function irfft3d(spectrum: HalfSpectrum, shape: Shape3, out?: FftArray): 
   const half = halfShape(shape)
   checkVolume(spectrum.re, spectrum.im, half)
   const size = shape[0] * shape[1] * shape[2]
-  const target = out ?? new Float64Array(size)
+  const target = out ?? fftArray(size)
   if (target.length !== size) throw new PacsflowError('INVALID_OPTIONS', `irfft3d: the output holds ${target.length} values, not ${size}`)
-  transformAxis(spectrum.re, spectrum.im, half, 2, true)
-  transformAxis(spectrum.re, spectrum.im, half, 1, true)
+  runAxis(spectrum.re, spectrum.im, half, 2, true)
+  runAxis(spectrum.re, spectrum.im, half, 1, true)
   if (shape[0] % 2 === 1) inverseComplexRows(spectrum, shape, target)
   else inverseRealRows(spectrum, shape[0], shape[1] * shape[2], target)
   return target
@@ -87,14 +88,27 @@ function realScratch(n: number): RealScratch {
   return scratch
 }
 
-/** Forward real transform of `rows` rows of even length n, into half-spectrum rows of n/2 + 1. */
+/** Forward real transform of `rows` rows of even length n, into half-spectrum rows of n/2 + 1 (split across the FFT threads). */
 function realRows(input: FftArray, n: number, rows: number, out: HalfSpectrum): void {
+  const batches = Math.ceil(rows / BATCH)
+  const split = sharePass(
+    batches,
+    input.length,
+    [input, out.re, out.im],
+    (first, last) => ({ op: 'real-rows', input, n, re: out.re, im: out.im, first: first * BATCH, last: Math.min(rows, last * BATCH) }),
+    (first, last) => realRowRange(input, n, out, first * BATCH, Math.min(rows, last * BATCH)),
+  )
+  if (!split) realRowRange(input, n, out, 0, rows)
+}
+
+/** {@link realRows} on rows `[firstRow, lastRow)` (the unit an FFT worker thread takes). */
+export function realRowRange(input: FftArray, n: number, out: HalfSpectrum, firstRow: number, lastRow: number): void {
   const m = n / 2
   const plan = linePlan(m)
   const { twiddleRe, twiddleIm, buffers } = realScratch(n)
   const [xr, xi, yr, yi] = buffers
-  for (let first = 0; first < rows; first += BATCH) {
-    const batch = Math.min(BATCH, rows - first)
+  for (let first = firstRow; first < lastRow; first += BATCH) {
+    const batch = Math.min(BATCH, lastRow - first)
     for (let b = 0; b < batch; b++) {
       const from = (first + b) * n
       for (let j = 0; j < m; j++) {
@@ -130,13 +144,27 @@ function realRows(input: FftArray, n: number, rows: number, out: HalfSpectrum): 
 
 /** Inverse of {@link realRows}: half-spectrum rows (already inverse-transformed along y, z) to real rows. */
 function inverseRealRows(spectrum: HalfSpectrum, n: number, rows: number, out: FftArray): void {
+  const batches = Math.ceil(rows / BATCH)
+  const { re, im } = spectrum
+  const split = sharePass(
+    batches,
+    out.length,
+    [re, im, out],
+    (first, last) => ({ op: 'inverse-real-rows', re, im, n, out, first: first * BATCH, last: Math.min(rows, last * BATCH) }),
+    (first, last) => inverseRealRowRange(spectrum, n, out, first * BATCH, Math.min(rows, last * BATCH)),
+  )
+  if (!split) inverseRealRowRange(spectrum, n, out, 0, rows)
+}
+
+/** {@link inverseRealRows} on rows `[firstRow, lastRow)` (the unit an FFT worker thread takes). */
+export function inverseRealRowRange(spectrum: HalfSpectrum, n: number, out: FftArray, firstRow: number, lastRow: number): void {
   const m = n / 2
   const plan = linePlan(m)
   const { twiddleRe, twiddleIm, buffers } = realScratch(n)
   const [xr, xi, yr, yi] = buffers
   const scale = 1 / m
-  for (let first = 0; first < rows; first += BATCH) {
-    const batch = Math.min(BATCH, rows - first)
+  for (let first = firstRow; first < lastRow; first += BATCH) {
+    const batch = Math.min(BATCH, lastRow - first)
     for (let b = 0; b < batch; b++) {
       const from = (first + b) * (m + 1)
       for (let k = 0; k < m; k++) {

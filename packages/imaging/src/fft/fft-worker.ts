@@ -1,0 +1,38 @@
+// The FFT worker thread's entry: transforms the range of line batches each message names, on memory shared with the calling thread.
+import { parentPort, workerData } from 'node:worker_threads'
+import { transformAxis } from './fft3d.js'
+import { inverseRealRowRange, realRowRange } from './real-fft.js'
+import { FAILURE_BYTES, type FftJob } from './threads.js'
+
+const { control, failure } = workerData as { control: Int32Array; failure: Uint8Array }
+const port = parentPort
+if (port === null) throw new Error('fft-worker runs as a worker thread only')
+
+function run(job: FftJob): void {
+  switch (job.op) {
+    case 'axis':
+      transformAxis(job.re, job.im, job.shape, job.axis, job.inverse, job.first, job.last)
+      return
+    case 'real-rows':
+      realRowRange(job.input, job.n, { re: job.re, im: job.im }, job.first, job.last)
+      return
+    case 'inverse-real-rows':
+      inverseRealRowRange({ re: job.re, im: job.im }, job.n, job.out, job.first, job.last)
+      return
+  }
+}
+
+port.on('message', (job: FftJob) => {
+  try {
+    run(job)
+  } catch (error) {
+    // The calling thread is blocked in Atomics.wait: the message goes through shared memory, not postMessage.
+    const bytes = new TextEncoder().encode(error instanceof Error ? error.message : String(error)).subarray(0, FAILURE_BYTES)
+    failure.set(bytes)
+    Atomics.store(control, 1, Math.max(1, bytes.length))
+  } finally {
+    Atomics.add(control, 0, 1)
+    Atomics.notify(control, 0)
+  }
+})
+port.postMessage('ready')

@@ -1,0 +1,208 @@
+// Worker threads for the FFTs of large volumes: the lines of one pass are split across threads that share the volume's memory.
+//
+// The FFT functions stay synchronous. Once `startFftThreads` has brought the workers up, a pass over
+// a volume held in SharedArrayBuffers (see `fftArray`) posts each worker a range of line batches,
+// transforms the first range on the calling thread, then blocks on an Atomics counter until every
+// worker has finished its range. Passes on ordinary ArrayBuffers, small passes, and every pass
+// before the start (or after a worker failed) run on the calling thread alone, with identical
+// results: each line is transformed by the same code whichever thread takes it.
+import { availableParallelism } from 'node:os'
+import { isMainThread, Worker } from 'node:worker_threads'
+import { PacsflowError } from '@pacsflow/core'
+
+/** Smallest pass (values per part) worth splitting: below it the message round trip costs more than it saves. */
+const MIN_PARALLEL_VALUES = 1 << 16
+
+/** Longest a pass may wait for its workers before the pool is declared broken. */
+const PASS_TIMEOUT_MS = 120_000
+
+/** Longest `startFftThreads` waits for a worker to load its code. */
+const START_TIMEOUT_MS = 30_000
+
+/** A job for one worker: which pass, over which arrays, on which range of units. */
+export type FftJob =
+  | { readonly op: 'axis'; readonly re: Float64Array | Float32Array; readonly im: Float64Array | Float32Array; readonly shape: readonly [number, number, number]; readonly axis: 0 | 1 | 2; readonly inverse: boolean; readonly first: number; readonly last: number }
+  | { readonly op: 'real-rows'; readonly input: Float64Array | Float32Array; readonly n: number; readonly re: Float64Array; readonly im: Float64Array; readonly first: number; readonly last: number }
+  | { readonly op: 'inverse-real-rows'; readonly re: Float64Array; readonly im: Float64Array; readonly n: number; readonly out: Float64Array | Float32Array; readonly first: number; readonly last: number }
+
+interface Pool {
+  readonly workers: Worker[]
+  /** [0]: workers finished in the current pass; [1]: bytes of a worker's error message in `failure` (0: none). */
+  readonly control: Int32Array
+  /** A failed worker's error message, UTF-8 (shared: the calling thread is blocked while the worker writes it). */
+  readonly failure: Uint8Array
+}
+
+/** Bytes kept of a worker's error message. */
+export const FAILURE_BYTES = 1024
+
+let pool: Pool | undefined
+let starting: Promise<number> | undefined
+let splitPasses = 0
+
+/** The thread count `startFftThreads` uses by default: the cores Node may use, at most 4. */
+export function defaultFftThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism()))
+}
+
+/** What the pool does: threads in use now, and the passes split across threads since the process started. */
+export function fftThreadStats(): { readonly threads: number; readonly splitPasses: number } {
+  return { threads: fftThreads(), splitPasses }
+}
+
+/** Threads (the calling one included) that large FFT passes are split across now: 1 until `startFftThreads`. */
+export function fftThreads(): number {
+  return pool === undefined ? 1 : pool.workers.length + 1
+}
+
+/**
+ * Starts `threads - 1` worker threads (the calling thread is the other one) for the FFTs of large
+ * volumes, and resolves with the thread count in use once they have loaded their code. Idempotent:
+ * a running pool of another size is replaced. The workers are unref'd (they never keep the process
+ * alive) and idle between passes. `threads` 1 stops the pool. Only the main thread starts a pool.
+ * A worker that cannot start rejects with `FFT_THREADS` and leaves the FFTs single-threaded.
+ */
+export async function startFftThreads(threads: number = defaultFftThreads()): Promise<number> {
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw new PacsflowError('INVALID_OPTIONS', `FFT threads must be an integer from 1 to 64, got ${String(threads)}`)
+  }
+  if (!isMainThread) return 1
+  if (starting !== undefined) await starting.catch(() => undefined)
+  if (fftThreads() === threads) return threads
+  await stopFftThreads()
+  if (threads === 1) return 1
+  starting = launch(threads - 1).finally(() => {
+    starting = undefined
+  })
+  return starting
+}
+
+/** Stops the worker threads; later passes run on the calling thread. */
+export async function stopFftThreads(): Promise<void> {
+  const current = pool
+  pool = undefined
+  if (current !== undefined) await Promise.all(current.workers.map((worker) => worker.terminate()))
+}
+
+async function launch(count: number): Promise<number> {
+  const control = new Int32Array(new SharedArrayBuffer(8))
+  const failure = new Uint8Array(new SharedArrayBuffer(FAILURE_BYTES))
+  const { url, execArgv } = workerEntry()
+  const workers: Worker[] = []
+  const candidate: Pool = { workers, control, failure }
+  try {
+    await Promise.all(
+      Array.from({ length: count }, () => {
+        const worker = new Worker(url, { workerData: { control, failure }, ...(execArgv === undefined ? {} : { execArgv }) })
+        workers.push(worker)
+        return ready(worker, candidate)
+      }),
+    )
+  } catch (error) {
+    await Promise.all(workers.map((worker) => worker.terminate()))
+    throw new PacsflowError('FFT_THREADS', `the FFT worker threads did not start: ${(error as Error).message}`, { cause: error })
+  }
+  for (const worker of workers) worker.unref()
+  pool = candidate
+  return count + 1
+}
+
+/** Resolves when the worker says it is ready; afterwards its errors are kept for the next pass to report. */
+function ready(worker: Worker, owner: Pool): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`a worker gave no sign of life in ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS)
+    worker.once('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    worker.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`a worker exited with code ${code} while starting`))
+    })
+    worker.once('message', (message: unknown) => {
+      clearTimeout(timer)
+      if (message !== 'ready') reject(new Error(`a worker said ${JSON.stringify(message)} instead of ready`))
+      worker.removeAllListeners('error').removeAllListeners('exit')
+      // Later: a worker that dies takes the pool down with it, so no later pass waits on it.
+      worker.on('error', () => {
+        if (pool === owner) pool = undefined
+      })
+      worker.on('exit', () => {
+        if (pool === owner) pool = undefined
+      })
+      resolve()
+    })
+  })
+}
+
+/**
+ * The worker's module: the built `fft-worker.js` beside this bundle, or in a source checkout the
+ * TypeScript file, loaded through tsx with the `source` export condition (as the tests and benches run).
+ */
+function workerEntry(): { url: URL; execArgv?: string[] } {
+  const here = import.meta.url
+  if (/\.[cm]?ts$/.test(new URL(here).pathname)) {
+    return { url: new URL('./fft-worker.ts', here), execArgv: ['--conditions=source', '--import', 'tsx'] }
+  }
+  // A worker inherits the process's flags; a flag that only means something to the main script breaks it.
+  return { url: new URL('./fft-worker.js', here), execArgv: process.execArgv.filter((flag) => !/^--(input-type|eval|print|test|watch)\b/.test(flag)) }
+}
+
+/** A float64 array that worker threads can share when the pool runs (a plain one otherwise). */
+export function fftArray(length: number): Float64Array {
+  return pool === undefined ? new Float64Array(length) : new Float64Array(new SharedArrayBuffer(length * 8))
+}
+
+function shared(array: Float64Array | Float32Array): boolean {
+  return array.buffer instanceof SharedArrayBuffer
+}
+
+/**
+ * Runs a pass of `units` independent units over `arrays`, split across the pool: `job(first, last)`
+ * describes a range for a worker, `local(first, last)` runs one on this thread. Returns false,
+ * having done nothing, when the pass should run single-threaded (no pool, small, or an array not shared).
+ */
+export function sharePass(units: number, values: number, arrays: readonly (Float64Array | Float32Array)[], job: (first: number, last: number) => FftJob, local: (first: number, last: number) => void): boolean {
+  const current = pool
+  if (current === undefined || values < MIN_PARALLEL_VALUES || units < 2 || !arrays.every(shared)) return false
+  const threads = Math.min(current.workers.length + 1, units)
+  const per = Math.ceil(units / threads)
+  const { control } = current
+  Atomics.store(control, 0, 0)
+  Atomics.store(control, 1, 0)
+  let posted = 0
+  for (let t = 1; t < threads; t++) {
+    const first = t * per
+    const last = Math.min(units, first + per)
+    if (first >= last) break
+    ;(current.workers[t - 1] as Worker).postMessage(job(first, last))
+    posted++
+  }
+  local(0, Math.min(units, per))
+  waitFor(current, posted)
+  splitPasses++
+  return true
+}
+
+function waitFor(current: Pool, posted: number): void {
+  const { control } = current
+  const deadline = Date.now() + PASS_TIMEOUT_MS
+  for (;;) {
+    const done = Atomics.load(control, 0)
+    if (done >= posted) break
+    const left = deadline - Date.now()
+    if (left <= 0) {
+      if (pool === current) pool = undefined
+      for (const worker of current.workers) void worker.terminate()
+      throw new PacsflowError('FFT_THREADS', `an FFT worker thread did not finish its share in ${PASS_TIMEOUT_MS / 1000} s; the FFTs continue single-threaded`)
+    }
+    Atomics.wait(control, 0, done, left)
+  }
+  const failed = Atomics.load(control, 1)
+  if (failed !== 0) {
+    if (pool === current) pool = undefined
+    for (const worker of current.workers) void worker.terminate()
+    const message = new TextDecoder().decode(current.failure.slice(0, Math.min(failed, FAILURE_BYTES)))
+    throw new PacsflowError('FFT_THREADS', `an FFT worker thread failed: ${message}; the FFTs continue single-threaded`)
+  }
+}

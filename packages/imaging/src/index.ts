@@ -13,6 +13,7 @@ export {
   readAllFrames,
   readDicomDataset,
   readDicomHeader,
+  type ReadDicomHeaderOptions,
   readFramePixels,
   readPart10,
   tagKey,

@@ -1,7 +1,7 @@
 // File-system steps the spool is built from: fsync, hard links, durable folders, trash.
 import { randomBytes } from 'node:crypto'
-import { constants } from 'node:fs'
-import { copyFile, link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises'
+import { constants, mkdirSync } from 'node:fs'
+import { copyFile, link, open, readdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
 import { fsyncDir, PacsflowError, TEMP_SUFFIX } from '@pacsflow/core'
 
@@ -18,22 +18,15 @@ export function spoolIoError(action: string, error: unknown, details: Record<str
   return new PacsflowError('SPOOL_IO', `spool: ${action}: ${message}`, { cause: error, retryable: true, details })
 }
 
-/** Flushes a file's data to disk. */
-export async function fsyncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r+')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-}
+export { fsyncFile } from '@pacsflow/core'
 
 /**
  * Creates `path` (and missing parents up to `root`) and flushes each parent that gained a folder,
  * so the new folder survives power loss, not only the files later put in it.
  */
 export async function mkdirDurable(path: string, root: string): Promise<void> {
-  const first = await mkdir(path, { recursive: true })
+  // Synchronous: a directory entry in the page cache (see placeNoClobber in commit.ts); the fsyncs wait on the disk.
+  const first = mkdirSync(path, { recursive: true })
   if (first === undefined) return
   const created: string[] = []
   for (let folder = path; folder.length >= first.length; folder = dirname(folder)) created.push(folder)

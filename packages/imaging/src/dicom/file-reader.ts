@@ -89,7 +89,7 @@ async function readInto(fd: number, buffer: Uint8Array, from: number): Promise<v
 /** How readHeaderOf reads, in an index run. */
 export interface ReadOptions {
   /** Read the first chunk into this buffer (from chunkBuffer): the header read is then only valid until it is read into again. */
-  readonly reuse: Buffer
+  readonly reuse?: Buffer
   readonly reads: FileReads
 }
 

@@ -1,6 +1,6 @@
 // readDicomHeader: one file's header as a DicomInstance (no pixel data read), with its frames and checks.
 import { asDicomError, dicomError } from './fail.js'
-import { readHeaderOf, type HeaderRead, type ReadOptions } from './file-reader.js'
+import { FileReads, readHeaderOf, type HeaderRead, type ReadOptions } from './file-reader.js'
 import { classicFrames, enhancedFrames } from './frames.js'
 import { isDecodableSyntax } from './syntaxes.js'
 import { UNDEFINED_LENGTH, type Element } from './parser.js'
@@ -20,8 +20,17 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
  * Study/Series/SOP Instance UID that is not a PS3.5 9.1 UID), DICOM_UNSUPPORTED_TRANSFER_SYNTAX
  * (pixel data in a transfer syntax no codec here decodes).
  */
-export async function readDicomHeader(path: string): Promise<DicomInstance> {
-  return readInstance(path)
+export async function readDicomHeader(path: string, options: ReadDicomHeaderOptions = {}): Promise<DicomInstance> {
+  return readInstance(path, options.direct === true ? { reads: new FileReads(true) } : undefined)
+}
+
+export interface ReadDicomHeaderOptions {
+  /**
+   * Open and read with synchronous calls rather than through libuv's thread pool (default false):
+   * faster for a file just written, which is in the page cache (a spool commit); it blocks the
+   * event loop while the disk answers, so leave it off for files on a slow or network disk.
+   */
+  readonly direct?: boolean
 }
 
 /** readDicomHeader as an index run reads it (see readHeaderOf): the instance keeps nothing of `options.reuse`. */

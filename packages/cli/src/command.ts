@@ -47,3 +47,18 @@ export function defineCommand(command: Command): Command {
 export class UsageError extends Error {
   override readonly name = 'UsageError'
 }
+
+/** A string flag's value (undefined when absent). */
+export function textFlag(args: ParsedArgs, name: string): string | undefined {
+  const value = args.values[name]
+  return typeof value === 'string' ? value : undefined
+}
+
+/** An integer flag in [min, max] (undefined when absent); anything else is a UsageError naming the flag. */
+export function integerFlag(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
+  const value = textFlag(args, name)
+  if (value === undefined) return undefined
+  const number = value.trim() === '' ? Number.NaN : Number(value)
+  if (!Number.isInteger(number) || number < min || number > max) throw new UsageError(`--${name} must be an integer in ${min}-${max}`)
+  return number
+}

@@ -31,7 +31,7 @@ describe('pacsflow qsm', () => {
   })
 
   it('takes the engine options and prints JSON', async () => {
-    const { code, stdout } = await run(qsmCommand, 'exam/dicom', 'tkd', '--inversion', 'tkd', '--background', 'vsharp', '--vsharp-radii', '6,3', '--gzip', '--json')
+    const { code, stdout } = await run(qsmCommand, 'exam/dicom', 'tkd', '--inversion', 'tkd', '--background', 'vsharp', '--vsharp-radii', '6,3', '--gzip', '--threads', '1', '--json')
     expect(code).toBe(0)
     const result = JSON.parse(stdout) as { engine: string; chi: string; target: { role: string } }
     expect(result).toMatchObject({ engine: 'native', chi: join(scratch, 'tkd', 'chi.nii.gz'), target: { role: 't1' } })
@@ -41,6 +41,8 @@ describe('pacsflow qsm', () => {
     await expect(run(qsmCommand, 'exam/dicom')).rejects.toThrow(UsageError)
     await expect(run(qsmCommand, 'exam/dicom', 'out', '--engine', 'qsmxt')).rejects.toThrow(/--engine must be native/)
     await expect(run(qsmCommand, 'exam/dicom', 'out', '--vsharp-radii', '6,x')).rejects.toThrow(/--vsharp-radii/)
+    await expect(run(qsmCommand, 'exam/dicom', 'out', '--threads', '0')).rejects.toThrow(/--threads must be an integer in 1-64/)
+    await expect(run(qsmCommand, 'exam/dicom', 'out', '--threads', '')).rejects.toThrow(/--threads must be an integer/)
     await expect(run(qsmCommand, 'out', 'again')).rejects.toThrow(/no DICOM study/)
   })
 })

@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { PacsflowError, silentLogger } from '@pacsflow/core'
 import type { QsmDicomInput } from '@pacsflow/imaging'
 import type { QsmNativeOptions } from '@pacsflow/stage-qsm-native'
-import { defineCommand, UsageError, type ParsedArgs } from '../command.js'
+import { defineCommand, integerFlag, UsageError, type ParsedArgs } from '../command.js'
 import { progressReporter } from '../progress.js'
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], flag: string): T | undefined {
@@ -25,7 +25,9 @@ function optionsFrom(args: ParsedArgs, cwd: string): QsmNativeOptions {
   const background = oneOf(v.background, ['pdf', 'vsharp'], 'background')
   const inversion = oneOf(v.inversion, ['rts', 'tkd'], 'inversion')
   const radii = radiiFlag(v['vsharp-radii'])
+  const threads = integerFlag(args, 'threads', 1, 64)
   return {
+    ...(threads === undefined ? {} : { threads }),
     ...(background === undefined ? {} : { background }),
     ...(inversion === undefined ? {} : { inversion }),
     ...(radii === undefined ? {} : { vsharpRadiiMm: radii }),
@@ -65,6 +67,7 @@ FGATIR, chi-t1.nii / chi-fgatir.nii (chi resampled onto it).
   --inversion <i>        rts (default) or tkd
   --mask <file>          a brain mask NIfTI (any grid in the same world) instead of the magnitude's
   --study <uid>          which study, when the folder holds several
+  --threads <n>          threads for the large FFTs, this one included (default: the cores, at most 4)
   --gzip                 write .nii.gz
   --json                 print the result as JSON`,
   options: {
@@ -75,6 +78,7 @@ FGATIR, chi-t1.nii / chi-fgatir.nii (chi resampled onto it).
     mask: { type: 'string' },
     study: { type: 'string' },
     gzip: { type: 'boolean' },
+    threads: { type: 'string' },
     json: { type: 'boolean' },
   },
   run: async (args, io) => {

@@ -4,20 +4,8 @@ import { resolve } from 'node:path'
 import { jsonLogger, silentLogger } from '@pacsflow/core'
 import type { DicomStudy } from '@pacsflow/imaging'
 import type { DimseInputOptions, ScpTlsOptions, StoreScp } from '@pacsflow/stage-dimse-input'
-import { defineCommand, UsageError, type CliIo, type ParsedArgs } from '../command.js'
+import { defineCommand, integerFlag as integer, textFlag as text, UsageError, type CliIo, type ParsedArgs } from '../command.js'
 
-function text(args: ParsedArgs, name: string): string | undefined {
-  const value = args.values[name]
-  return typeof value === 'string' ? value : undefined
-}
-
-function integer(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
-  const value = text(args, name)
-  if (value === undefined) return undefined
-  const number = Number(value)
-  if (!Number.isInteger(number) || number < min || number > max) throw new UsageError(`--${name} must be an integer in ${min}-${max}`)
-  return number
-}
 
 function list(args: ParsedArgs, name: string): string[] | undefined {
   const value = text(args, name)

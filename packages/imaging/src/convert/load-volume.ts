@@ -1,6 +1,8 @@
 // Reads a volume's pixel data into one array in NIfTI order, with the scaling dcm2niix would write.
 import { PacsflowError } from '@pacsflow/core'
 import { readAllFrames, readFramePixels } from '../dicom/index.js'
+import { FileReads } from '../dicom/file-reader.js'
+import { readFramePixelsWith } from '../dicom/pixels.js'
 import type { DicomInstance } from '../dicom/types.js'
 import type { Mat4 } from '../geometry/matrix.js'
 import { niftiLayout, type NiftiLayoutOptions } from '../geometry/nifti-layout.js'
@@ -118,6 +120,8 @@ async function readFrames(
   frames.forEach((frame, index) => byPath.set(frame.path, [...(byPath.get(frame.path) ?? []), index]))
   const out: FramePixels[] = new Array(frames.length)
   const paths = [...byPath.keys()]
+  // Directly while the files come fast (the page cache, after an index run), through the pool once they do not.
+  const reads = new FileReads(true)
   let next = 0
   const worker = async (): Promise<void> => {
     for (let p = next++; p < paths.length; p = next++) {
@@ -130,7 +134,7 @@ async function readFrames(
         const all = await readAllFrames(instance)
         for (const index of indices) out[index] = all[frames[index]!.frame]!
       } else {
-        out[indices[0]!] = await readFramePixels(instance, 0)
+        out[indices[0]!] = await readFramePixelsWith(instance, 0, reads)
       }
     }
   }

@@ -3,6 +3,15 @@
 export type { ImagingErrorCode } from './errors.js'
 export type { ComplexComponent, DicomFrame, DicomInstance, Orientation, Vec3 } from './dicom/types.js'
 export {
+  concatBytes,
+  elementHeader,
+  encodeElement,
+  encodeFileMeta,
+  formatDs,
+  formatIs,
+  isLongVr,
+  textValue,
+  type FileMetaFields,
   indexDicom,
   isDecodableSyntax,
   derivedUid,

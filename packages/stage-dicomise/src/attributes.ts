@@ -1,7 +1,6 @@
 // The attributes every slice of the output series shares, as a dcmjs dataset, each with the
 // DICOM rule behind it (PS3.3 module and attribute type).
-import type { DicomSeries, RawDict, RawElement } from '@pacsflow/imaging'
-import { formatDs } from './elements.js'
+import { formatDs, type DicomSeries, type RawDict, type RawElement } from '@pacsflow/imaging'
 import { orientationLetters, type OutputGrid } from './geometry.js'
 import type { ResolvedOptions } from './options.js'
 import type { Window } from './quantities.js'

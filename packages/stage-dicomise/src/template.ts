@@ -1,8 +1,7 @@
 // One header template per series: dcmjs encodes the attributes every slice shares once, and each
 // file is those bytes spliced with the few elements that change per slice (dcmjs's own per-file
 // write managed ~750 files/s for a 256x256 slice, below the 800 slices/s this stage must reach).
-import { TransferSyntax, writePart10, type RawDict } from '@pacsflow/imaging'
-import { concat, encodeElement, textBytes, uiElement } from './elements.js'
+import { encodeFileMeta, TransferSyntax, writePart10, type RawDict } from '@pacsflow/imaging'
 
 /** The shared attributes, encoded between the per-slice tags. */
 export interface SliceTemplate {
@@ -58,20 +57,13 @@ function datasetBytes(dict: RawDict): Uint8Array {
  * version name.
  */
 export function fileMeta(template: SliceTemplate, sopInstanceUid: string): Uint8Array {
-  const version = encodeElement(0x00020001, 'OB', Uint8Array.of(0, 1))
-  const elements = concat([
-    version,
-    uiElement(0x00020002, template.sopClassUid),
-    uiElement(0x00020003, sopInstanceUid),
-    uiElement(0x00020010, TransferSyntax.ExplicitVRLittleEndian),
-    uiElement(0x00020012, template.implementationClassUid),
-    encodeElement(0x00020013, 'SH', textBytes('SH', [template.implementationVersionName])),
-  ])
-  const length = new Uint8Array(4)
-  new DataView(length.buffer).setUint32(0, elements.length, true)
-  const head = new Uint8Array(132)
-  head.set([0x44, 0x49, 0x43, 0x4d], 128)
-  return concat([head, encodeElement(0x00020000, 'UL', length), elements])
+  return encodeFileMeta({
+    sopClassUid: template.sopClassUid,
+    sopInstanceUid,
+    transferSyntaxUid: TransferSyntax.ExplicitVRLittleEndian,
+    implementationClassUid: template.implementationClassUid,
+    implementationVersionName: template.implementationVersionName,
+  })
 }
 
 /**

@@ -2,7 +2,8 @@
 // template, write atomically (each file fsynced before its rename, the folder once at the end).
 import { join } from 'node:path'
 import { fsyncDir, writeFileAtomic } from '@pacsflow/core'
-import { dsElement, elementHeader, int16Element, isElement, sqElement, uiElement } from './elements.js'
+import { elementHeader } from '@pacsflow/imaging'
+import { dsElement, int16Element, isElement, sqElement, uiElement } from './elements.js'
 import type { OutputGrid, SourceImage } from './geometry.js'
 import { quantiseSlice, storedValue, type Rescale, type SliceLayout, type Values, type VolumeStats } from './rescale.js'
 import { assembleFile, fileMeta, type SliceTemplate } from './template.js'

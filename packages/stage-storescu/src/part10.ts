@@ -1,5 +1,6 @@
 // Where a Part 10 file's data set starts and which transfer syntax it is in, from its meta group alone.
 import { PacsflowError } from '@pacsflow/core'
+import { isLongVr } from '@pacsflow/imaging'
 
 /** What the file meta information (group 0002, PS3.10 7.1) says about the data set after it. */
 export interface Part10Meta {
@@ -10,8 +11,6 @@ export interface Part10Meta {
   readonly datasetOffset: number
 }
 
-// Explicit VR elements with a 2-byte reserved field and a 4-byte length (PS3.5 7.1.2).
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'])
 
 function invalid(path: string, reason: string): PacsflowError {
   return new PacsflowError('DICOM_INVALID', `${path} ${reason}`, { details: { path } })
@@ -42,7 +41,7 @@ export function parsePart10Meta(bytes: Uint8Array, path: string): Part10Meta {
     const vr = String.fromCharCode(view.getUint8(at + 4), view.getUint8(at + 5))
     let length: number
     let valueAt: number
-    if (LONG_VRS.has(vr)) {
+    if (isLongVr(vr)) {
       if (at + 12 > bytes.length) break
       length = view.getUint32(at + 8, true)
       valueAt = at + 12

@@ -16,6 +16,7 @@ export {
   type RawElement,
 } from './dcmjs.js'
 export { derivedUid, isValidUid } from './uid.js'
+export { concatBytes, elementHeader, encodeElement, encodeFileMeta, formatDs, formatIs, isLongVr, textValue, type FileMetaFields } from './encode.js'
 export { isDecodableSyntax } from './syntaxes.js'
 export { TransferSyntax } from './tags.js'
 export type { ComplexComponent, DicomFrame, DicomInstance, Orientation, Vec3 } from './types.js'

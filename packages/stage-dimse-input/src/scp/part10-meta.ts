@@ -1,5 +1,5 @@
 // The DICOM File Meta Information written before a received data set (PS3.10 7.1), and this implementation's identity.
-import { derivedUid } from '@pacsflow/imaging'
+import { derivedUid, encodeFileMeta as encodeMeta } from '@pacsflow/imaging'
 import { version } from '../version.js'
 
 /** Implementation Class UID and Version Name (PS3.7 D.3.3.2), in A-ASSOCIATE-AC and in every file's meta group. */
@@ -17,22 +17,6 @@ export interface MetaFields {
   readonly sourceAet: string
 }
 
-function element(tag: number, vr: string, value: Buffer): Buffer {
-  // Explicit VR Little Endian (PS3.10 7.1). OB has two reserved bytes and a 32-bit length (PS3.5 7.1.2).
-  const long = vr === 'OB'
-  const header = Buffer.alloc(long ? 12 : 8)
-  header.writeUInt16LE(tag >>> 16, 0)
-  header.writeUInt16LE(tag & 0xffff, 2)
-  header.write(vr, 4, 'latin1')
-  if (long) header.writeUInt32LE(value.length, 8)
-  else header.writeUInt16LE(value.length, 6)
-  return Buffer.concat([header, value])
-}
-
-function padded(value: string, pad: '\0' | ' '): Buffer {
-  return Buffer.from(value.length % 2 === 0 ? value : `${value}${pad}`, 'latin1')
-}
-
 /**
  * Preamble (128 zero bytes), `DICM`, and group 0002 (PS3.10 Table 7.1-1): version 00\01, the
  * SOP class and instance of the C-STORE request, the transfer syntax of its presentation
@@ -40,18 +24,13 @@ function padded(value: string, pad: '\0' | ' '): Buffer {
  * the spool validates them before any is used as a path.
  */
 export function encodeFileMeta(fields: MetaFields): Buffer {
-  const body = Buffer.concat([
-    element(0x00020001, 'OB', Buffer.from([0x00, 0x01])),
-    element(0x00020002, 'UI', padded(fields.sopClassUid, '\0')),
-    element(0x00020003, 'UI', padded(fields.sopInstanceUid, '\0')),
-    element(0x00020010, 'UI', padded(fields.transferSyntaxUid, '\0')),
-    element(0x00020012, 'UI', padded(implementation.classUid, '\0')),
-    element(0x00020013, 'SH', padded(implementation.versionName, ' ')),
-    element(0x00020016, 'AE', padded(fields.sourceAet.slice(0, 16), ' ')),
-  ])
-  const groupLength = Buffer.alloc(4)
-  groupLength.writeUInt32LE(body.length, 0)
-  const preamble = Buffer.alloc(132)
-  preamble.write('DICM', 128, 'latin1')
-  return Buffer.concat([preamble, element(0x00020000, 'UL', groupLength), body])
+  const meta = encodeMeta({
+    sopClassUid: fields.sopClassUid,
+    sopInstanceUid: fields.sopInstanceUid,
+    transferSyntaxUid: fields.transferSyntaxUid,
+    implementationClassUid: implementation.classUid,
+    implementationVersionName: implementation.versionName,
+    sourceAet: fields.sourceAet,
+  })
+  return Buffer.from(meta.buffer, meta.byteOffset, meta.byteLength)
 }

@@ -4,9 +4,8 @@ import { existsSync, readdirSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { PacsflowError } from '@pacsflow/core'
-import type { Mat4 } from '@pacsflow/imaging'
+import { derivedUid, type Mat4 } from '@pacsflow/imaging'
 import { echoElements, greElements, GRE_DESCRIPTION, t1Elements, T1_DESCRIPTION, type ExamIdentity } from './attributes.js'
-import { uidFrom } from './dicom-elements.js'
 import { writeSeries, type SeriesVolume } from './dicom-series.js'
 import { AXIAL, niftiGeometry, rotate, rotationXYZ, SAGITTAL, type AcquisitionGrid, type NiftiGeometry, type Vec3 } from './grid.js'
 import { resolveExamOptions, T1_FIELD_OF_VIEW_MM, type ExamOptions, type ResolvedExam } from './options.js'
@@ -39,7 +38,7 @@ export interface ExamManifest {
   readonly parameters: ResolvedExam
 }
 
-const IMPLEMENTATION_CLASS_UID = uidFrom('pacsflow-testkit', 'implementation-class')
+const IMPLEMENTATION_CLASS_UID = derivedUid('pacsflow-testkit', 'implementation-class')
 const IMPLEMENTATION_VERSION = 'PACSFLOW_TK_01'
 
 /** The GRE slab: axial, tilted by `obliqueDegrees` about LR then AP, centred on the head. */
@@ -68,7 +67,7 @@ export function t1Grid(exam: ResolvedExam): AcquisitionGrid | undefined {
 function identityFor(exam: ResolvedExam): { id: ExamIdentity; uid: (...parts: string[]) => string } {
   // The UIDs follow the seed and every parameter: a different exam never reuses an instance UID.
   const digest = createHash('sha256').update(JSON.stringify(exam)).digest('hex')
-  const uid = (...parts: string[]): string => uidFrom('pacsflow-testkit-exam', digest, ...parts)
+  const uid = (...parts: string[]): string => derivedUid('pacsflow-testkit-exam', digest, ...parts)
   return {
     uid,
     id: {

@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { PacsflowError } from '@pacsflow/core'
 import { fft3d, type Shape3 } from './fft3d.js'
@@ -111,5 +113,19 @@ describe('FFT worker threads', () => {
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 })
     expect(run.stderr).toBe('')
     expect(JSON.parse(run.stdout.trim())).toEqual({ threads: 2, same: true, split: 3 })
+  })
+  it('starts from a source checkout in a process whose working directory is elsewhere (tsx found from the package)', () => {
+    const source = fileURLToPath(new URL('../index.ts', import.meta.url))
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href
+    const script = `
+      const { fftArray, rfft3d, startFftThreads, fftThreadStats } = await import(${JSON.stringify(source)})
+      const threads = await startFftThreads(2)
+      const volume = fftArray(64 * 48 * 48); volume.fill(1)
+      rfft3d(volume, [64, 48, 48])
+      console.log(JSON.stringify({ threads, split: fftThreadStats().splitPasses }))
+    `
+    const run = spawnSync(process.execPath, ['--conditions=source', '--import', tsx, '--input-type=module', '-e', script], { cwd: tmpdir(), encoding: 'utf8', timeout: 30_000 })
+    expect(run.stderr).toBe('')
+    expect(JSON.parse(run.stdout.trim())).toEqual({ threads: 2, split: 3 })
   })
 })

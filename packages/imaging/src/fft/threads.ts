@@ -6,7 +6,9 @@
 // worker has finished its range. Passes on ordinary ArrayBuffers, small passes, and every pass
 // before the start (or after a worker failed) run on the calling thread alone, with identical
 // results: each line is transformed by the same code whichever thread takes it.
+import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
+import { pathToFileURL } from 'node:url'
 import { isMainThread, Worker } from 'node:worker_threads'
 import { PacsflowError } from '@pacsflow/core'
 
@@ -142,7 +144,9 @@ function ready(worker: Worker, owner: Pool): Promise<void> {
 function workerEntry(): { url: URL; execArgv?: string[] } {
   const here = import.meta.url
   if (/\.[cm]?ts$/.test(new URL(here).pathname)) {
-    return { url: new URL('./fft-worker.ts', here), execArgv: ['--conditions=source', '--import', 'tsx'] }
+    // tsx resolved from here, not from the working directory (a process may run anywhere).
+    const tsx = pathToFileURL(createRequire(here).resolve('tsx')).href
+    return { url: new URL('./fft-worker.ts', here), execArgv: ['--conditions=source', '--import', tsx] }
   }
   // A worker inherits the process's flags; a flag that only means something to the main script breaks it.
   return { url: new URL('./fft-worker.js', here), execArgv: process.execArgv.filter((flag) => !/^--(input-type|eval|print|test|watch)\b/.test(flag)) }

@@ -59,15 +59,21 @@ describe('b0InVoxelAxes', () => {
 describe('resolveOptions', () => {
   it('fills in the defaults', () => {
     const o = resolveOptions()
-    expect(o).toMatchObject({ name: 'qsm-native', background: 'pdf', inversion: 'rts', unwrapping: 'wrapped', phaseOffset: 'fit', tkdThreshold: 0.15 })
+    expect(o).toMatchObject({ name: 'qsm-native', background: 'single-step', inversion: 'rts', unwrapping: 'wrapped', phaseOffset: 'fit', tkdThreshold: 0.15 })
+    expect(o.singleStep).toEqual({ radiiMm: [6, 3], lambda: 1e-4, reweightings: 5, iterations: 10 })
     expect(o.vsharpRadiiMm).toEqual(DEFAULT_VSHARP_RADII_MM)
     expect(o.rts).toMatchObject({ delta: 0.15, mu: DEFAULT_RTS_MU, rho: 10, tolerance: 0.01, maxIterations: 20 })
     expect(DEFAULT_RTS_MU).toBe(1e3)
   })
 
   it.each([
-    [{ background: 'sharp' }, /background must be one of vsharp, pdf/],
-    [{ inversion: 'medi' }, /inversion must be one of rts, tkd/],
+    [{ background: 'sharp' }, /background must be one of single-step, vsharp, pdf/],
+    [{ inversion: 'medi' }, /inversion must be one of rts, tkd, single-step/],
+    [{ background: 'pdf', inversion: 'single-step' }, /inversion 'single-step' needs background 'single-step', got 'pdf'/],
+    [{ singleStep: { lambda: 0 } }, /singleStep.lambda must be a number from 1e-9 to 1/],
+    [{ singleStep: { radiiMm: [6, 0] } }, /singleStep.radiiMm\[1\] must be a number/],
+    [{ singleStep: { reweightings: 1.5 } }, /singleStep.reweightings must be an integer/],
+    [{ threads: 65 }, /threads must be an integer from 1 to 64/],
     [{ vsharpRadiiMm: [] }, /vsharpRadiiMm must be a non-empty array/],
     [{ vsharpRadiiMm: [6, -1] }, /vsharpRadiiMm\[1\] must be a number/],
     [{ tkdThreshold: 0.9 }, /tkdThreshold must be a number from 0.001 to 0.666/],

@@ -9,9 +9,10 @@ import type { Mask } from './morphology.js'
 import type { ResolvedOptions } from './options.js'
 import { checkpoint } from './pause.js'
 import { pdf } from './pdf.js'
+import { fieldWeights, singleStepQsm } from './single-step.js'
 import { referenceToMean } from './reference.js'
 import { laplacianUnwrap } from './unwrap.js'
-import { vsharp } from './vsharp.js'
+import { vsharp, type BackgroundRemoval } from './vsharp.js'
 
 /** A multi-echo GRE in memory, on one grid (x fastest). */
 export interface QsmData {
@@ -54,9 +55,17 @@ export interface EngineHooks {
   readonly warn?: (message: string) => void
 }
 
-/** Share of the run each step takes (for progress; roughly their measured times). */
-const WEIGHTS = { mask: 0.05, unwrap: 0.15, fit: 0.05, background: 0.2, inversion: 0.5, reference: 0.05 } as const
-type Step = keyof typeof WEIGHTS
+type Step = 'mask' | 'unwrap' | 'fit' | 'background' | 'inversion' | 'reference'
+
+/** Share of the run each step takes, for progress: their measured seconds on the testkit's default exam, normalised. */
+function stepWeights(options: ResolvedOptions): Record<Step, number> {
+  const background = { 'single-step': 7.7, pdf: 4, vsharp: 0.8 }[options.background]
+  const inversion = { rts: 2, tkd: 0.1, 'single-step': 0.01 }[options.inversion]
+  const seconds: Record<Step, number> = { mask: 0.5, unwrap: 0.8, fit: 0.1, background, inversion, reference: 0.05 }
+  const total = Object.values(seconds).reduce((a, b) => a + b, 0)
+  for (const name of Object.keys(seconds) as Step[]) seconds[name] /= total
+  return seconds
+}
 
 function checkData(data: QsmData): void {
   const size = data.shape[0] * data.shape[1] * data.shape[2]
@@ -77,15 +86,16 @@ export async function runQsm(data: QsmData, options: ResolvedOptions, hooks: Eng
   checkData(data)
   const threads = await fftThreadsFor(options.threads, hooks)
   const timings: Record<string, number> = {}
+  const shares = stepWeights(options)
   let done = 0
   const step = async <T>(name: Step, work: (report: (fraction: number) => void) => T | Promise<T>): Promise<T> => {
     await checkpoint(hooks.signal)
     const started = performance.now()
-    const report = (fraction: number): void => hooks.progress?.(done + WEIGHTS[name] * Math.min(1, fraction), name)
+    const report = (fraction: number): void => hooks.progress?.(done + shares[name] * Math.min(1, fraction), name)
     report(0)
     const result = await work(report)
     timings[name] = Math.round(performance.now() - started)
-    done += WEIGHTS[name]
+    done += shares[name]
     hooks.progress?.(done, name)
     return result
   }
@@ -105,22 +115,30 @@ export async function runQsm(data: QsmData, options: ResolvedOptions, hooks: Eng
     }
     return out
   })
+  const magnitudes = data.magnitudes.map((m) => toBox(m, shape, box))
   const fieldPpm = await step('fit', () => {
-    const magnitudes = data.magnitudes.map((m) => toBox(m, shape, box))
     const { fieldHz } = fitField(unwrapped, magnitudes, data.echoTimesMs, options.phaseOffset)
     for (let i = 0; i < fieldHz.length; i++) fieldHz[i] = (fieldHz[i] as number) / data.larmorMHz
     return fieldHz
   })
-  const removed = await step('background', (report) =>
-    options.background === 'vsharp'
+  let fitted: Float64Array | undefined
+  const removed: BackgroundRemoval = await step('background', async (report) => {
+    if (options.background === 'single-step') {
+      const weights = fieldWeights(magnitudes, data.echoTimesMs, options.phaseOffset)
+      const result = await singleStepQsm(fieldPpm, boxMask, grid, { ...options.singleStep, weights, ...signalOf(hooks), onProgress: report })
+      fitted = result.chi
+      return { local: result.local, mask: result.mask }
+    }
+    return options.background === 'vsharp'
       ? vsharp(fieldPpm, boxMask, box.shape, voxelSizeMm, { radiiMm: options.vsharpRadiiMm, threshold: options.vsharpThreshold, ...signalOf(hooks), onProgress: report })
-      : pdf(fieldPpm, boxMask, grid, { maxIterations: options.pdfIterations, ...signalOf(hooks), onProgress: report }),
-  )
-  const chiBox = await step('inversion', (report) =>
-    options.inversion === 'tkd'
+      : pdf(fieldPpm, boxMask, grid, { maxIterations: options.pdfIterations, ...signalOf(hooks), onProgress: report })
+  })
+  const chiBox = await step('inversion', (report) => {
+    if (options.inversion === 'single-step') return fitted as Float64Array
+    return options.inversion === 'tkd'
       ? tkd(removed.local, removed.mask, grid, options.tkdThreshold)
-      : rts(removed.local, removed.mask, grid, { ...options.rts, ...signalOf(hooks), onIteration: (i, n) => report(i / n) }),
-  )
+      : rts(removed.local, removed.mask, grid, { ...options.rts, ...signalOf(hooks), onIteration: (i, n) => report(i / n) })
+  })
   return step('reference', () => {
     referenceToMean(chiBox, removed.mask)
     const mask = Uint8Array.from(fromBox(removed.mask, shape, box))

@@ -1,4 +1,4 @@
-// @pacsflow/stage-qsm-native: QSM in TypeScript (Laplacian unwrapping, multi-echo fit, PDF/V-SHARP, RTS/TKD), the stage and each step.
+// @pacsflow/stage-qsm-native: QSM in TypeScript (Laplacian unwrapping, multi-echo fit, single-step/PDF/V-SHARP, RTS/TKD), the stage and each step.
 export { qsmNative } from './stage.js'
 export {
   DEFAULT_LSMR_ITERATIONS,
@@ -8,6 +8,7 @@ export {
   type QsmNativeOptions,
   type ResolvedOptions as ResolvedQsmOptions,
   type RtsParameters,
+  type SingleStepParameters,
 } from './options.js'
 export { runQsm, type EngineHooks, type QsmArrays, type QsmData } from './engine.js'
 export { b0InVoxelAxes, GAMMA_BAR_MHZ_PER_T, loadGre, type LoadedGre } from './input.js'
@@ -18,6 +19,7 @@ export { laplacianUnwrap, wrappedLaplacian, type LaplacianForm, type UnwrapOptio
 export { fitField, type FieldFit, type PhaseOffset } from './echo-fit.js'
 export { vsharp, type BackgroundRemoval, type VsharpOptions } from './vsharp.js'
 export { conjugateGradient, pdf, type PdfOptions } from './pdf.js'
+export { fieldWeights, SINGLE_STEP_DEFAULTS, singleStepQsm, type SingleStepOptions, type SingleStepResult } from './single-step.js'
 export { RTS_DEFAULTS, rts, tkd, type DipoleGrid, type RtsOptions } from './inversion.js'
 export { lsmr, type LinearOperator } from './lsmr.js'
 export { gradient, gradientAdjoint } from './gradient.js'

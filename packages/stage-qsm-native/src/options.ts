@@ -4,7 +4,16 @@ import { defaultFftThreads } from '@pacsflow/imaging'
 import type { BrainMaskOptions } from './brain-mask.js'
 import type { PhaseOffset } from './echo-fit.js'
 import { RTS_DEFAULTS } from './inversion.js'
+import { SINGLE_STEP_DEFAULTS } from './single-step.js'
 import type { LaplacianForm } from './unwrap.js'
+
+/** Single-step parameters (see `singleStepQsm`). */
+export interface SingleStepParameters {
+  readonly radiiMm?: readonly number[]
+  readonly lambda?: number
+  readonly reweightings?: number
+  readonly iterations?: number
+}
 
 /** RTS parameters (QSM.jl's defaults, which QSMxT uses). */
 export interface RtsParameters {
@@ -28,16 +37,24 @@ export interface QsmNativeOptions {
   readonly unwrapping?: LaplacianForm
   /** Fit the receiver phase offset (default `'fit'`; `'none'` allows a single echo). */
   readonly phaseOffset?: PhaseOffset
-  /** Background field removal (default `'pdf'`, see the README for why). */
-  readonly background?: 'vsharp' | 'pdf'
+  /**
+   * Background field removal (default `'single-step'`, see the README for the measurements):
+   * `'single-step'` fits the tissue's susceptibility with the background removed inside the model
+   * and hands its field to the inversion; `'pdf'` and `'vsharp'` remove it from the field first.
+   */
+  readonly background?: 'single-step' | 'vsharp' | 'pdf'
+  readonly singleStep?: SingleStepParameters
   /** V-SHARP ball radii, mm (default see `DEFAULT_VSHARP_RADII_MM`). */
   readonly vsharpRadiiMm?: readonly number[]
   /** V-SHARP deconvolution threshold (default 0.05). */
   readonly vsharpThreshold?: number
   /** PDF conjugate-gradient iterations (default 20). */
   readonly pdfIterations?: number
-  /** Dipole inversion (default `'rts'`). */
-  readonly inversion?: 'rts' | 'tkd'
+  /**
+   * Dipole inversion (default `'rts'`). `'single-step'` takes the single-step fit's susceptibility
+   * as it is (only with `background: 'single-step'`): the most accurate path on the testkit's exams.
+   */
+  readonly inversion?: 'rts' | 'tkd' | 'single-step'
   readonly rts?: RtsParameters
   /** TKD threshold (default 0.15). */
   readonly tkdThreshold?: number
@@ -70,11 +87,12 @@ export interface ResolvedOptions {
   readonly mask: BrainMaskOptions | { readonly file: string }
   readonly unwrapping: LaplacianForm
   readonly phaseOffset: PhaseOffset
-  readonly background: 'vsharp' | 'pdf'
+  readonly background: 'single-step' | 'vsharp' | 'pdf'
+  readonly singleStep: Required<SingleStepParameters>
   readonly vsharpRadiiMm: readonly number[]
   readonly vsharpThreshold: number
   readonly pdfIterations: number
-  readonly inversion: 'rts' | 'tkd'
+  readonly inversion: 'rts' | 'tkd' | 'single-step'
   readonly rts: Required<RtsParameters>
   readonly tkdThreshold: number
   readonly paddingMm: number
@@ -116,10 +134,21 @@ function maskOption(value: unknown): BrainMaskOptions | { readonly file: string 
   return m
 }
 
-function radii(value: unknown): readonly number[] {
-  if (value === undefined) return DEFAULT_VSHARP_RADII_MM
-  if (!Array.isArray(value) || value.length === 0) throw invalid('vsharpRadiiMm must be a non-empty array of radii in mm')
-  return value.map((r, i) => number(r, `vsharpRadiiMm[${i}]`, 0.1, 50, 0))
+function radii(value: unknown, name: string, fallback: readonly number[]): readonly number[] {
+  if (value === undefined) return fallback
+  if (!Array.isArray(value) || value.length === 0) throw invalid(`${name} must be a non-empty array of radii in mm`)
+  return value.map((r, i) => number(r, `${name}[${i}]`, 0.1, 50, 0))
+}
+
+function singleStepOption(value: unknown): Required<SingleStepParameters> {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) throw invalid('singleStep must be an object')
+  const s = (value ?? {}) as SingleStepParameters
+  return {
+    radiiMm: radii(s.radiiMm, 'singleStep.radiiMm', SINGLE_STEP_DEFAULTS.radiiMm),
+    lambda: number(s.lambda, 'singleStep.lambda', 1e-9, 1, SINGLE_STEP_DEFAULTS.lambda),
+    reweightings: number(s.reweightings, 'singleStep.reweightings', 1, 100, SINGLE_STEP_DEFAULTS.reweightings, true),
+    iterations: number(s.iterations, 'singleStep.iterations', 1, 1000, SINGLE_STEP_DEFAULTS.iterations, true),
+  }
 }
 
 /** Validates the options and fills in the defaults; throws INVALID_OPTIONS naming the bad one. */
@@ -129,16 +158,20 @@ export function resolveOptions(options: QsmNativeOptions = {}): ResolvedOptions 
   if (typeof name !== 'string') throw invalid('name must be a string')
   const rts = options.rts ?? {}
   if (typeof rts !== 'object' || rts === null) throw invalid('rts must be an object')
+  const background = oneOf(options.background, 'background', ['single-step', 'vsharp', 'pdf'], 'single-step')
+  const inversion = oneOf(options.inversion, 'inversion', ['rts', 'tkd', 'single-step'], 'rts')
+  if (inversion === 'single-step' && background !== 'single-step') throw invalid(`inversion 'single-step' needs background 'single-step', got '${background}'`)
   return {
     name,
     mask: maskOption(options.mask),
     unwrapping: oneOf(options.unwrapping, 'unwrapping', ['sin', 'wrapped'], 'wrapped'),
     phaseOffset: oneOf(options.phaseOffset, 'phaseOffset', ['fit', 'none'], 'fit'),
-    background: oneOf(options.background, 'background', ['vsharp', 'pdf'], 'pdf'),
-    vsharpRadiiMm: radii(options.vsharpRadiiMm),
+    background,
+    singleStep: singleStepOption(options.singleStep),
+    vsharpRadiiMm: radii(options.vsharpRadiiMm, 'vsharpRadiiMm', DEFAULT_VSHARP_RADII_MM),
     vsharpThreshold: number(options.vsharpThreshold, 'vsharpThreshold', 1e-4, 0.5, 0.05),
     pdfIterations: number(options.pdfIterations, 'pdfIterations', 1, 1000, 20, true),
-    inversion: oneOf(options.inversion, 'inversion', ['rts', 'tkd'], 'rts'),
+    inversion,
     rts: {
       delta: number(rts.delta, 'rts.delta', 1e-3, 2 / 3, RTS_DEFAULTS.delta),
       mu: number(rts.mu, 'rts.mu', 1e-6, 1e12, DEFAULT_RTS_MU),

@@ -22,8 +22,8 @@ function radiiFlag(value: unknown): number[] | undefined {
 /** The engine options the flags spell. */
 function optionsFrom(args: ParsedArgs, cwd: string): QsmNativeOptions {
   const v = args.values
-  const background = oneOf(v.background, ['pdf', 'vsharp'], 'background')
-  const inversion = oneOf(v.inversion, ['rts', 'tkd'], 'inversion')
+  const background = oneOf(v.background, ['single-step', 'pdf', 'vsharp'], 'background')
+  const inversion = oneOf(v.inversion, ['rts', 'tkd', 'single-step'], 'inversion')
   const radii = radiiFlag(v['vsharp-radii'])
   const threads = integerFlag(args, 'threads', 1, 64)
   return {
@@ -62,9 +62,9 @@ Writes into <out-dir>: chi.nii (ppm, GRE grid), mask.nii, local-field.nii (ppm) 
 FGATIR, chi-t1.nii / chi-fgatir.nii (chi resampled onto it).
 
   --engine <e>           native (the only engine this command runs; stage-qsmxt is a pipeline stage)
-  --background <b>       pdf (default) or vsharp
+  --background <b>       single-step (default: the background removed inside a TV-regularised fit), pdf or vsharp
   --vsharp-radii <mm,..> V-SHARP ball radii (default 6,4.5,3,1.5)
-  --inversion <i>        rts (default) or tkd
+  --inversion <i>        rts (default), tkd, or single-step (the fit's chi itself; with --background single-step)
   --mask <file>          a brain mask NIfTI (any grid in the same world) instead of the magnitude's
   --study <uid>          which study, when the folder holds several
   --threads <n>          threads for the large FFTs, this one included (default: the cores, at most 4)

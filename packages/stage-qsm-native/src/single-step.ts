@@ -292,6 +292,10 @@ function reweight(model: Model, x: Float64Array, lambda: number, epsilon: number
   for (let k = 0; k < data.length; k++) {
     preconditioner[k] = 1 / ((data[k] as number) + lambda * typical * (model.negativeLaplacian[k] as number) + 1e-9 * largest)
   }
+  // k = 0: neither term sees a constant (D(0) = 0, the high-pass and the Laplacian vanish there), so
+  // the diagonal's inverse is huge and CG would spend whole iterations on the mean of chi in the mask,
+  // which only the mask edge constrains; it gets the value of its nearest frequency instead.
+  preconditioner[0] = preconditioner[1] as number
   return { lambda, v, preconditioner }
 }
 

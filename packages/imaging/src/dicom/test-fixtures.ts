@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { gunzipSync } from 'node:zlib'
 import { testDataDir } from '../test-support/tools.js'
+import { concatBytes } from './encode.js'
 
 /** The real-data series folders, relative to the data folder. */
 export const SERIES = {
@@ -92,11 +93,11 @@ export function withTransferSyntax(bytes: Uint8Array, uid: string): Uint8Array {
     else if (element !== 0x0000) elements.push(bytes.slice(pos, end))
     pos = end
   }
-  const body = concat(elements)
+  const body = concatBytes(elements)
   const groupLength = new Uint8Array(12)
   groupLength.set([0x02, 0x00, 0x00, 0x00, 0x55, 0x4c, 0x04, 0x00])
   new DataView(groupLength.buffer).setUint32(8, body.length, true)
-  return concat([bytes.slice(0, 132), groupLength, body, bytes.slice(pos)])
+  return concatBytes([bytes.slice(0, 132), groupLength, body, bytes.slice(pos)])
 }
 
 function shortElement(element: number, vr: string, value: string): Uint8Array {
@@ -108,16 +109,6 @@ function shortElement(element: number, vr: string, value: string): Uint8Array {
   out.set([vr.charCodeAt(0), vr.charCodeAt(1)], 4)
   view.setUint16(6, text.length, true)
   for (let i = 0; i < text.length; i++) out[8 + i] = text.charCodeAt(i)
-  return out
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
   return out
 }
 

@@ -1,34 +1,21 @@
 // What goes wrong, coded: missing tools at creation, bad versions at check(), bad input, failing or silent tools, cancellation.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { isAbortError, isPacsflowError, sleep } from '@pacsflow/core'
 import type { DicomVolume, QsmDicomInput, QsmNiftiInput, SelectedSeries } from '@pacsflow/imaging'
 import { planInput } from './input.js'
 import { qsmxt, type QsmxtOptions } from './index.js'
-import { removeDir, stageContext, syntheticEchoes, tempDir } from './test-support/fixtures.js'
-import { installStandIns, withEnv, type StandIns } from './test-support/stand-ins.js'
+import { stageContext, syntheticEchoes } from './test-support/fixtures.js'
+import { installStandIns, withEnv } from './test-support/stand-ins.js'
+import { standInWorld } from './test-support/world.js'
 
-let root: string
-let tools: StandIns
-let restore: () => void
-let echoes: QsmNiftiInput
+const world = standInWorld('failures')
 let jobs = 0
-
-beforeAll(async () => {
-  root = tempDir('failures')
-  tools = installStandIns(root)
-  restore = withEnv({ PATH: `${tools.binDir}:${process.env.PATH}`, STANDIN_LOG: tools.logFile })
-  echoes = await syntheticEchoes(join(root, 'echoes'))
-})
-afterAll(() => {
-  restore()
-  removeDir(root)
-})
 
 const base: QsmxtOptions = { converter: 'native', registration: 'ants', killGraceMs: 500 }
 
-async function run(options: QsmxtOptions, input: QsmNiftiInput, knobs: Record<string, string> = {}, workDir = join(root, `job-${++jobs}`), signal?: AbortSignal) {
+async function run(options: QsmxtOptions, input: QsmNiftiInput, knobs: Record<string, string> = {}, workDir = join(world.root, `job-${++jobs}`), signal?: AbortSignal) {
   const reset = withEnv(knobs)
   try {
     return await qsmxt({ ...base, ...options }).run(input, stageContext(workDir, signal === undefined ? {} : { signal }))
@@ -68,15 +55,15 @@ describe('missing and unsupported tools', () => {
   })
 
   it('checks container runtimes and Apptainer image files instead of the tools themselves', () => {
-    expect(() => qsmxt({ ...base, tools: { qsmxt: { runtime: 'apptainer', image: join(root, 'absent.sif') } } })).toThrow(/absent.sif does not exist/)
+    expect(() => qsmxt({ ...base, tools: { qsmxt: { runtime: 'apptainer', image: join(world.root, 'absent.sif') } } })).toThrow(/absent.sif does not exist/)
     expect(() => qsmxt({ ...base, tools: { qsmxt: { runtime: 'apptainer' } } })).toThrow(/give tools.qsmxt.image/)
     expect(() => qsmxt({ ...base, tools: { qsmxt: { runtime: 'apptainer', image: 'docker://vnmd/qsmxt_8.3.4' } } })).not.toThrow()
   })
 
   it("picks ANTs for registration 'auto' when it is installed, else elastix", async () => {
     expect((await qsmxt({ converter: 'native' }).check()).registration).toBe('ants')
-    const partial = installStandIns(join(root, 'partial'), ['qsmxt', 'hd-bet', 'elastix'])
-    const reset = withEnv({ PATH: `${partial.binDir}:${process.env.PATH!.split(':').filter((dir) => dir !== tools.binDir).join(':')}` })
+    const partial = installStandIns(join(world.root, 'partial'), ['qsmxt', 'hd-bet', 'elastix'])
+    const reset = withEnv({ PATH: `${partial.binDir}:${process.env.PATH!.split(':').filter((dir) => dir !== world.tools.binDir).join(':')}` })
     try {
       expect((await qsmxt({ converter: 'native' }).check()).registration).toBe('elastix')
     } finally {
@@ -96,26 +83,26 @@ describe('missing and unsupported tools', () => {
   })
 
   it('takes pinned CLI generations without probing those tools', async () => {
-    const before = tools.invocations(undefined, true).length
+    const before = world.tools.invocations(undefined, true).length
     const report = await qsmxt({ ...base, qsmxtVersion: 8, hdBetVersion: 1 }).check()
     expect(report).toMatchObject({ qsmxtCli: 8, hdBetCli: 1 })
-    expect(tools.invocations(undefined, true).slice(before).map((c) => c.tool)).toEqual(['antsRegistration'])
+    expect(world.tools.invocations(undefined, true).slice(before).map((c) => c.tool)).toEqual(['antsRegistration'])
   })
 })
 
 describe('bad input', () => {
   it('mismatched magnitude/phase grids: QSM_INPUT before any tool runs', async () => {
-    const odd = await syntheticEchoes(join(root, 'odd'), { phaseDims: [16, 16, 10] })
-    const before = tools.invocations().length
+    const odd = await syntheticEchoes(join(world.root, 'odd'), { phaseDims: [16, 16, 10] })
+    const before = world.tools.invocations().length
     expect(await failure(run({}, odd))).toMatchObject({ code: 'QSM_INPUT', message: expect.stringMatching(/mismatched magnitude\/phase grids/) })
-    expect(tools.invocations().length).toBe(before)
+    expect(world.tools.invocations().length).toBe(before)
   })
 
   it('a missing echo file, no echoes, or no field strength: QSM_INPUT', async () => {
-    const missing = { ...echoes, echoes: [echoes.echoes[0]!, { ...echoes.echoes[1]!, phase: join(root, 'gone.nii') }] }
+    const missing = { ...world.echoes, echoes: [world.echoes.echoes[0]!, { ...world.echoes.echoes[1]!, phase: join(world.root, 'gone.nii') }] }
     expect(await failure(run({}, missing))).toMatchObject({ code: 'QSM_INPUT', message: expect.stringMatching(/missing echoes/) })
-    expect(() => planInput({ ...echoes, echoes: [] })).toThrow(/no echoes/)
-    expect(() => planInput({ ...echoes, fieldStrengthT: 0 })).toThrow(/fieldStrengthT/)
+    expect(() => planInput({ ...world.echoes, echoes: [] })).toThrow(/no echoes/)
+    expect(() => planInput({ ...world.echoes, fieldStrengthT: 0 })).toThrow(/fieldStrengthT/)
   })
 
   it('DICOM echoes that do not pair up: QSM_INPUT naming the echoes', () => {
@@ -138,8 +125,8 @@ describe('bad input', () => {
 
 describe('tools that fail or write nothing', () => {
   it('a tool that exits non-zero: QSMXT_TOOL_FAILED with its log attached', async () => {
-    const workDir = join(root, 'fails')
-    const error = await failure(run({}, echoes, { STANDIN_FAIL: 'qsmxt' }, workDir))
+    const workDir = join(world.root, 'fails')
+    const error = await failure(run({}, world.echoes, { STANDIN_FAIL: 'qsmxt' }, workDir))
     expect(error.code).toBe('QSMXT_TOOL_FAILED')
     expect(error.details).toMatchObject({ tool: 'qsmxt', step: 'qsmxt', exitCode: 1, log: join(workDir, 'logs', 'qsmxt.log') })
     expect(error.details.logTail).toEqual(expect.arrayContaining(['qsmxt: simulated failure (STANDIN_FAIL)']))
@@ -147,16 +134,16 @@ describe('tools that fail or write nothing', () => {
   })
 
   it('QSMxT that writes no Chimap, or HD-BET no mask: QSMXT_TOOL_OUTPUT naming the expected file', async () => {
-    const noChimap = await failure(run({}, echoes, { STANDIN_NO_OUTPUT: 'qsmxt' }))
+    const noChimap = await failure(run({}, world.echoes, { STANDIN_NO_OUTPUT: 'qsmxt' }))
     expect(noChimap).toMatchObject({ code: 'QSMXT_TOOL_OUTPUT', message: expect.stringMatching(/wrote no Chimap/) })
     expect(noChimap.details.expected).toMatch(/derivatives\/qsmxt\/sub-01\/ses-01\/anat\/sub-01_ses-01_Chimap\.nii$/)
     expect(noChimap.details.logTail).toBeInstanceOf(Array)
-    const noMask = await failure(run({}, echoes, { STANDIN_NO_OUTPUT: 'hd-bet' }))
+    const noMask = await failure(run({}, world.echoes, { STANDIN_NO_OUTPUT: 'hd-bet' }))
     expect(noMask).toMatchObject({ code: 'QSMXT_TOOL_OUTPUT', details: { tool: 'hdBet', expected: expect.stringMatching(/brain_bet\.nii\.gz$/) } })
   })
 
   it('an argument the tool rejects fails the step (the stand-ins exit 2 as the real CLIs do)', async () => {
-    const error = await failure(run({ tools: { qsmxt: { args: ['--no-such-flag'] } } }, echoes))
+    const error = await failure(run({ tools: { qsmxt: { args: ['--no-such-flag'] } } }, world.echoes))
     expect(error).toMatchObject({ code: 'QSMXT_TOOL_FAILED', details: { exitCode: 2 } })
     expect(error.details.logTail).toEqual(expect.arrayContaining(['qsmxt: error: unrecognized arguments: --no-such-flag']))
   })
@@ -164,11 +151,11 @@ describe('tools that fail or write nothing', () => {
 
 describe('cancellation', () => {
   it('kills the running tool and its children, fails ABORTED, and the job resumes from that step', async () => {
-    const hangFile = join(root, 'hang.json')
-    const workDir = join(root, 'cancelled')
+    const hangFile = join(world.root, 'hang.json')
+    const workDir = join(world.root, 'cancelled')
     const controller = new AbortController()
-    const before = tools.invocations().length
-    const running = run({}, echoes, { STANDIN_HANG: 'qsmxt', STANDIN_HANG_FILE: hangFile }, workDir, controller.signal)
+    const before = world.tools.invocations().length
+    const running = run({}, world.echoes, { STANDIN_HANG: 'qsmxt', STANDIN_HANG_FILE: hangFile }, workDir, controller.signal)
     for (let waited = 0; !existsSync(hangFile) && waited < 15_000; waited += 20) await sleep(20)
     const { pid, child } = JSON.parse(readFileSync(hangFile, 'utf8')) as { pid: number; child: number }
     expect(alive(pid) && alive(child)).toBe(true)
@@ -180,19 +167,19 @@ describe('cancellation', () => {
     expect(alive(child)).toBe(false)
     expect(existsSync(join(workDir, 'qsmxt', '.complete.json'))).toBe(false)
 
-    await run({}, echoes, {}, workDir)
-    const calls = tools.invocations().slice(before).map((c) => c.tool)
+    await run({}, world.echoes, {}, workDir)
+    const calls = world.tools.invocations().slice(before).map((c) => c.tool)
     expect(calls).toEqual(['hd-bet', 'qsmxt', 'qsmxt'])
   })
 
   it('removes a cancelled Docker container by name', async () => {
-    const hangFile = join(root, 'hang-docker.json')
+    const hangFile = join(world.root, 'hang-docker.json')
     const controller = new AbortController()
-    const running = run({ tools: { qsmxt: { runtime: 'docker', image: 'vnmd/qsmxt:8' } } }, echoes, { STANDIN_HANG: 'qsmxt', STANDIN_HANG_FILE: hangFile, STANDIN_QSMXT_VERSION: '8.3.4' }, join(root, 'cancelled-docker'), controller.signal)
+    const running = run({ tools: { qsmxt: { runtime: 'docker', image: 'vnmd/qsmxt:8' } } }, world.echoes, { STANDIN_HANG: 'qsmxt', STANDIN_HANG_FILE: hangFile, STANDIN_QSMXT_VERSION: '8.3.4' }, join(world.root, 'cancelled-docker'), controller.signal)
     for (let waited = 0; !existsSync(hangFile) && waited < 15_000; waited += 20) await sleep(20)
     controller.abort()
     expect(isAbortError(await running.then(() => undefined, (e: unknown) => e))).toBe(true)
-    const removed = tools.notes('docker').filter((n) => Array.isArray(n.removed)).map((n) => n.removed)
+    const removed = world.tools.notes('docker').filter((n) => Array.isArray(n.removed)).map((n) => n.removed)
     expect(removed).toContainEqual(['pacsflow-job-1-qsmxt'])
   })
 })

@@ -3,31 +3,15 @@ import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createRunner, fileJobStore, pipeline, sleep } from '@pacsflow/core'
-import type { QsmNiftiInput } from '@pacsflow/imaging'
 import { qsmxt } from './index.js'
-import { removeDir, syntheticEchoes, tempDir } from './test-support/fixtures.js'
-import { installStandIns, withEnv, type StandIns } from './test-support/stand-ins.js'
+import { standInWorld } from './test-support/world.js'
 
 const childScript = fileURLToPath(new URL('./test-support/run-child.ts', import.meta.url))
 const packageDir = fileURLToPath(new URL('..', import.meta.url))
 
-let root: string
-let tools: StandIns
-let restore: () => void
-let echoes: QsmNiftiInput
-
-beforeAll(async () => {
-  root = tempDir('resume')
-  tools = installStandIns(root)
-  restore = withEnv({ PATH: `${tools.binDir}:${process.env.PATH}`, STANDIN_LOG: tools.logFile })
-  echoes = await syntheticEchoes(join(root, 'echoes'))
-})
-afterAll(() => {
-  restore()
-  removeDir(root)
-})
+const world = standInWorld('resume')
 
 const alive = (pid: number): boolean => {
   try {
@@ -40,10 +24,10 @@ const alive = (pid: number): boolean => {
 
 describe('resume after SIGKILL', () => {
   it('skips the finished steps, stops the orphaned tool, and runs the killed step again', async () => {
-    const storeDir = join(root, 'store')
-    const inputFile = join(root, 'input.json')
-    const hangFile = join(root, 'hang.json')
-    writeFileSync(inputFile, JSON.stringify(echoes))
+    const storeDir = join(world.root, 'store')
+    const inputFile = join(world.root, 'input.json')
+    const hangFile = join(world.root, 'hang.json')
+    writeFileSync(inputFile, JSON.stringify(world.echoes))
     const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', childScript, storeDir, inputFile], {
       cwd: packageDir,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -66,12 +50,12 @@ describe('resume after SIGKILL', () => {
     expect(existsSync(join(workDir, 'qsmxt', '.running.json'))).toBe(true)
 
     const runner = createRunner({ pipeline: pipeline(qsmxt({ converter: 'native', registration: 'ants', killGraceMs: 1000 })), store: fileJobStore(storeDir), resources: { gpu: 1 }, retry: { maxAttempts: 1 } })
-    const result = await runner.run(echoes, { jobId: 'resume-1' })
+    const result = await runner.run(world.echoes, { jobId: 'resume-1' })
     await runner.stop()
 
     expect(result.engine).toBe('qsmxt')
     expect(existsSync(result.chiOnTarget)).toBe(true)
-    expect(tools.invocations().map((c) => c.tool)).toEqual(['hd-bet', 'qsmxt', 'qsmxt'])
+    expect(world.tools.invocations().map((c) => c.tool)).toEqual(['hd-bet', 'qsmxt', 'qsmxt'])
     expect(statSync(convertMarker).mtimeMs).toBe(convertWritten)
     for (let waited = 0; (alive(orphan.pid) || alive(orphan.child)) && waited < 5000; waited += 20) await sleep(20)
     expect(alive(orphan.pid)).toBe(false)

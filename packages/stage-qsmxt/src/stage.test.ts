@@ -1,41 +1,28 @@
 // The stage end to end through stand-in tools: every step's command line, the BIDS layout, the outputs and their geometry.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { createRunner, memoryJobStore, pipeline } from '@pacsflow/core'
 import { apply, invertAffine, multiply, readNifti, readNiftiHeader, scaledData, type Mat4, type QsmDicomInput, type QsmNiftiInput } from '@pacsflow/imaging'
 import { testDataDir } from '@pacsflow/testkit'
 import { antsApplyTransformsArgs, hdBetArgs, qsmxtArgs } from './command-lines.js'
 import { qsmxt, type QsmxtOptions, type QsmxtResult } from './index.js'
-import { GRE_AFFINE, realExam, removeDir, stageContext, syntheticEchoes, tempDir } from './test-support/fixtures.js'
-import { installStandIns, withEnv, type StandIns } from './test-support/stand-ins.js'
+import { GRE_AFFINE, realExam, stageContext } from './test-support/fixtures.js'
+import { withEnv } from './test-support/stand-ins.js'
+import { standInWorld } from './test-support/world.js'
 import { eulerMatrix, lpsToRasTransform } from './transforms.js'
 
-let root: string
-let tools: StandIns
-let restore: () => void
-let echoes: QsmNiftiInput
+const world = standInWorld('stage')
 let jobs = 0
-
-beforeAll(async () => {
-  root = tempDir('stage')
-  tools = installStandIns(root)
-  restore = withEnv({ PATH: `${tools.binDir}:${process.env.PATH}`, STANDIN_LOG: tools.logFile })
-  echoes = await syntheticEchoes(join(root, 'echoes'))
-})
-afterAll(() => {
-  restore()
-  removeDir(root)
-})
 
 /** Runs a fresh stage on a fresh workDir with stand-in knobs set for the run; returns the result and the workDir. */
 async function run(options: QsmxtOptions, input: QsmNiftiInput | QsmDicomInput, knobs: Record<string, string> = {}, slots: Record<string, number[]> = { gpu: [0] }) {
-  const workDir = join(root, `job-${++jobs}`)
-  const before = tools.invocations().length
+  const workDir = join(world.root, `job-${++jobs}`)
+  const before = world.tools.invocations().length
   const reset = withEnv(knobs)
   try {
     const result = await qsmxt({ converter: 'native', registration: 'ants', ...options }).run(input, stageContext(workDir, { slots }))
-    return { result, workDir, calls: tools.invocations().slice(before) }
+    return { result, workDir, calls: world.tools.invocations().slice(before) }
   } finally {
     reset()
   }
@@ -56,7 +43,7 @@ describe('qsmxt stage, NIfTI echoes, QSMxT v9 and HD-BET v2', () => {
   let outcome: Awaited<ReturnType<typeof run>>
 
   beforeAll(async () => {
-    outcome = await run({}, echoes, { STANDIN_QSMXT_VERSION: '9.13.0', STANDIN_HDBET_VERSION: '2' })
+    outcome = await run({}, world.echoes, { STANDIN_QSMXT_VERSION: '9.13.0', STANDIN_HDBET_VERSION: '2' })
   })
 
   it('returns the shared QsmResult with the magnitude as target', () => {
@@ -89,7 +76,7 @@ describe('qsmxt stage, NIfTI echoes, QSMxT v9 and HD-BET v2', () => {
     const step = join(outcome.workDir, 'qsmxt')
     expect(qsm!.argv).toEqual(qsmxtArgs(9, { bidsDir: join(step, 'bids'), outDir: join(step, 'out'), premade: 'gre', maskPipeline: 'pacsflow' }))
     expect(qsm!.cuda).toBe('0')
-    const masks = tools.notes('qsmxt').filter((n) => n.pid === qsm!.pid)
+    const masks = world.tools.notes('qsmxt').filter((n) => n.pid === qsm!.pid)
     expect(masks[0]?.maskUsed).toBe(join(step, 'bids', 'derivatives', 'pacsflow', 'sub-01', 'ses-01', 'anat', 'sub-01_ses-01_mask.nii'))
   })
 
@@ -125,37 +112,37 @@ describe('qsmxt stage, NIfTI echoes, QSMxT v9 and HD-BET v2', () => {
 
 describe('GPU slots and the CPU', () => {
   it('hands the runner slot, mapped through gpuDevices, to HD-BET and QSMxT', async () => {
-    const { calls } = await run({ gpuDevices: [3, 5] }, echoes, {}, { gpu: [1] })
+    const { calls } = await run({ gpuDevices: [3, 5] }, world.echoes, {}, { gpu: [1] })
     expect(calls.map((c) => [c.tool, c.cuda])).toEqual([['hd-bet', '5'], ['qsmxt', '5']])
   })
 
   it("runs everything on the CPU with device: 'cpu' and holds no gpu slot", async () => {
     expect(qsmxt({ device: 'cpu' }).resources).toBeUndefined()
     expect(qsmxt({}).resources).toEqual({ gpu: 1 })
-    const { calls } = await run({ device: 'cpu' }, echoes, { STANDIN_HDBET_VERSION: '1' }, {})
+    const { calls } = await run({ device: 'cpu' }, world.echoes, { STANDIN_HDBET_VERSION: '1' }, {})
     expect(calls[0]!.argv).toContain('cpu')
     expect(calls.map((c) => c.cuda)).toEqual(['', ''])
   })
 
   it('runs HD-BET again on the CPU when the GPU run fails and cpuFallback is set', async () => {
-    const { calls, result } = await run({ cpuFallback: true }, echoes, { STANDIN_GPU_FAIL: '1' })
+    const { calls, result } = await run({ cpuFallback: true }, world.echoes, { STANDIN_GPU_FAIL: '1' })
     const hdBet = calls.filter((c) => c.tool === 'hd-bet')
     expect(hdBet.map((c) => c.argv[c.argv.indexOf('-device') + 1])).toEqual(['cuda', 'cpu'])
     expect(existsSync(result.mask)).toBe(true)
   })
 
   it('fails without cpuFallback when the GPU run fails', async () => {
-    await expect(run({}, echoes, { STANDIN_GPU_FAIL: '1' })).rejects.toMatchObject({ code: 'QSMXT_TOOL_FAILED', details: { tool: 'hdBet' } })
+    await expect(run({}, world.echoes, { STANDIN_GPU_FAIL: '1' })).rejects.toMatchObject({ code: 'QSMXT_TOOL_FAILED', details: { tool: 'hdBet' } })
   })
 })
 
 describe('containers', () => {
   it('runs QSMxT in Apptainer and HD-BET in Docker, the job folder bound at the same path', async () => {
-    const sif = join(root, 'qsmxt_8.3.4.sif')
+    const sif = join(world.root, 'qsmxt_8.3.4.sif')
     writeFileSync(sif, 'image')
     const { calls, workDir } = await run(
       { tools: { qsmxt: { runtime: 'apptainer', image: sif }, hdBet: { runtime: 'docker', image: 'pacsflow/hd-bet:2' } } },
-      echoes,
+      world.echoes,
       { STANDIN_QSMXT_VERSION: '8.3.4' },
       { gpu: [2] },
     )
@@ -183,7 +170,7 @@ describe('DICOM exam (real Philips GRE and Siemens T1), QSMxT v8, HD-BET v1, reg
   }
 
   beforeAll(async () => {
-    if (dataDir !== undefined) exam = await realExam(join(root, 'exam'))
+    if (dataDir !== undefined) exam = await realExam(join(world.root, 'exam'))
   })
 
   it.skipIf(dataDir === undefined)('registers the T1 with ANTs, puts the mask on the GRE grid and chi on the T1 grid', async () => {
@@ -263,11 +250,11 @@ describe('in a pipeline', () => {
     const stage = qsmxt({ converter: 'native', registration: 'ants' })
     expect(() => createRunner({ pipeline: pipeline(stage), store: memoryJobStore() })).toThrow(/resource 'gpu'/)
     const runner = createRunner({ pipeline: pipeline(stage), store: memoryJobStore(), resources: { gpu: 2 }, retry: { maxAttempts: 1 } })
-    const before = tools.invocations().length
-    const result = await runner.run(echoes, { jobId: 'pipeline-job' })
+    const before = world.tools.invocations().length
+    const result = await runner.run(world.echoes, { jobId: 'pipeline-job' })
     await runner.stop()
     expect(result.engine).toBe('qsmxt')
     expect(existsSync(result.chi)).toBe(true)
-    expect(tools.invocations().slice(before).map((c) => c.cuda)).toEqual(['0', '0'])
+    expect(world.tools.invocations().slice(before).map((c) => c.cuda)).toEqual(['0', '0'])
   })
 })

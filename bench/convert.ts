@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { median } from './lib/synthetic.js'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } })
 const runs = Number(values.runs)
@@ -25,7 +26,6 @@ if (!existsSync(join(repo, 'packages/cli/dist/cli.js'))) throw new Error('run `n
 execFileSync('dcm2niix', ['-h'], { stdio: 'ignore' })
 
 const scratch = mkdtempSync(join(tmpdir(), 'pacsflow-bench-convert-'))
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 function time(command: string, args: string[], out: string): number {
   rmSync(out, { recursive: true, force: true })

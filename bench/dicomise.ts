@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { groupStudies, indexDicom, niftiLayout, readDicomDataset, writeNifti, writePart10, type DicomSeries, type Mat4 } from '@pacsflow/imaging'
 import { niftiToDicom, type EncodeTiming } from '@pacsflow/stage-dicomise'
+import { median } from './lib/synthetic.js'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } })
 const runs = Number(values.runs)
@@ -20,7 +21,6 @@ const repo = resolve(import.meta.dirname, '..')
 const dataDir = process.env.PACSFLOW_TEST_DATA ?? resolve(repo, '../shared/data/dicom')
 const dims = [256, 256, 176] as const
 const scratch = mkdtempSync(join(tmpdir(), 'pacsflow-bench-dicomise-'))
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 async function referenceSeries(): Promise<DicomSeries> {
   const { instances } = await indexDicom(join(dataDir, 'dcm_qa_fmap/Siemens_2_gre_field_magph/In'))

@@ -8,17 +8,16 @@
 //
 // Run: node --conditions=source --import tsx bench/receive.ts [--runs 3]
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { open } from 'node:fs/promises'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs, promisify } from 'node:util'
 import { sleep } from '@pacsflow/core'
-import { readDicomDataset, writePart10, type Part10Dataset } from '@pacsflow/imaging'
+import { readDicomDataset, type Part10Dataset } from '@pacsflow/imaging'
 import { createSpool } from '@pacsflow/spool'
 import { startStoreScp, type ReceiverSpool, type ScpStatsSnapshot } from '@pacsflow/stage-dimse-input'
+import { makeSet, median, randomUid, writeInstance } from './lib/synthetic.js'
 
 const run = promisify(execFile)
 const { values, positionals } = parseArgs({ options: { runs: { type: 'string', default: '3' }, child: { type: 'boolean' } }, allowPositionals: true })
@@ -26,47 +25,8 @@ const repo = resolve(import.meta.dirname, '..')
 const dataDir = process.env.PACSFLOW_TEST_DATA ?? resolve(repo, '../shared/data/dicom')
 const template = join(dataDir, 'dcm_qa_fmap/Siemens_2_gre_field_magph/In/e1_01.dcm')
 const env = { ...process.env, TCP_NODELAY: '1' }
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-const uid = (): string => `2.25.${BigInt(`0x${randomUUID().replace(/-/g, '')}`).toString()}`
+const uid = randomUid
 
-/** The template with new UIDs and a rows x columns x frames 16-bit pixel array, the pixels streamed to disk. */
-async function writeInstance(path: string, base: Part10Dataset, size: number, frames: number, series: string, n: number): Promise<number> {
-  const sop = uid()
-  const dict = { ...base.dict, '00080018': { vr: 'UI', Value: [sop] }, '0020000E': { vr: 'UI', Value: [series] }, '00200013': { vr: 'IS', Value: [n] },
-    '00280010': { vr: 'US', Value: [size] }, '00280011': { vr: 'US', Value: [size] }, ...(frames > 1 ? { '00280008': { vr: 'IS', Value: [frames] } } : {}) }
-  delete (dict as Record<string, unknown>)['7FE00010']
-  const header = writePart10({ meta: { ...base.meta, '00020003': { vr: 'UI', Value: [sop] } }, dict })
-  const element = Buffer.alloc(12)
-  element.writeUInt32LE(0x00107fe0, 0)
-  element.write('OW', 4, 'latin1')
-  element.writeUInt32LE(size * size * 2 * frames, 8)
-  const file = await open(path, 'w')
-  const frame = new Uint16Array(size * size)
-  try {
-    await file.write(header)
-    await file.write(element)
-    for (let f = 0; f < frames; f++) {
-      for (let k = 0; k < frame.length; k++) frame[k] = (k * 7 + f * 13 + n) & 0x0fff
-      await file.write(new Uint8Array(frame.buffer))
-    }
-  } finally {
-    await file.close()
-  }
-  return header.length + 12 + size * size * 2 * frames
-}
-
-async function makeSet(dir: string, base: Part10Dataset, count: number, size: number): Promise<{ files: string[]; bytes: number }> {
-  mkdirSync(dir, { recursive: true })
-  const series = uid()
-  const files: string[] = []
-  let bytes = 0
-  for (let n = 0; n < count; n++) {
-    const path = join(dir, `f${String(n).padStart(4, '0')}.dcm`)
-    bytes += await writeInstance(path, base, size, 1, series, n + 1)
-    files.push(path)
-  }
-  return { files, bytes }
-}
 
 async function waitForPort(port: number): Promise<void> {
   for (let waited = 0; waited < 10_000; waited += 50) {
@@ -188,7 +148,7 @@ async function measure(scratch: string, files: readonly string[], associations: 
 
 async function bigInstance(scratch: string, base: Part10Dataset): Promise<void> {
   const big = join(scratch, 'big.dcm')
-  const bytes = await writeInstance(big, base, 512, 512, uid(), 1)
+  const bytes = await writeInstance(big, base, 512, 512, 512, uid(), 1)
   const spoolDir = mkdtempSync(join(scratch, 'spool-big-'))
   const scp = await startOurs(spoolDir)
   const ms = await timeSend(scp.port, [big], 1)

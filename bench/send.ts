@@ -5,62 +5,24 @@
 //
 // Run: node --conditions=source --import tsx bench/send.ts [--runs 5]
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { open } from 'node:fs/promises'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { parseArgs } from 'node:util'
 import { sleep } from '@pacsflow/core'
-import { readDicomDataset, writePart10, type Part10Dataset } from '@pacsflow/imaging'
+import { readDicomDataset } from '@pacsflow/imaging'
 import { sendToPacs } from '@pacsflow/stage-storescu'
+import { makeSet, median, randomUid, writeInstance } from './lib/synthetic.js'
 
 const run = promisify(execFile)
 const { values, positionals } = parseArgs({ options: { runs: { type: 'string', default: '5' }, child: { type: 'boolean' } }, allowPositionals: true })
 const repo = resolve(import.meta.dirname, '..')
 const dataDir = process.env.PACSFLOW_TEST_DATA ?? resolve(repo, '../shared/data/dicom')
 const template = join(dataDir, 'dcm_qa_fmap/Siemens_2_gre_field_magph/In/e1_01.dcm')
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-const uid = (): string => `2.25.${BigInt(`0x${randomUUID().replace(/-/g, '')}`).toString()}`
+const uid = randomUid
 
-/** The template with new UIDs and a rows x columns x frames 16-bit pixel array, the pixels streamed to disk. */
-async function writeInstance(path: string, base: Part10Dataset, rows: number, columns: number, frames: number, series: string, n: number): Promise<void> {
-  const sop = uid()
-  const dict = { ...base.dict, '00080018': { vr: 'UI', Value: [sop] }, '0020000E': { vr: 'UI', Value: [series] }, '00200013': { vr: 'IS', Value: [n] },
-    '00280010': { vr: 'US', Value: [rows] }, '00280011': { vr: 'US', Value: [columns] }, ...(frames > 1 ? { '00280008': { vr: 'IS', Value: [frames] } } : {}) }
-  delete (dict as Record<string, unknown>)['7FE00010']
-  const header = writePart10({ meta: { ...base.meta, '00020003': { vr: 'UI', Value: [sop] } }, dict })
-  const element = Buffer.alloc(12)
-  element.writeUInt32LE(0x00107fe0, 0)
-  element.write('OW', 4, 'latin1')
-  element.writeUInt32LE(rows * columns * 2 * frames, 8)
-  const file = await open(path, 'w')
-  const frame = new Uint16Array(rows * columns)
-  try {
-    await file.write(header)
-    await file.write(element)
-    for (let f = 0; f < frames; f++) {
-      for (let k = 0; k < frame.length; k++) frame[k] = (k * 7 + f * 13 + n) & 0x0fff
-      await file.write(new Uint8Array(frame.buffer))
-    }
-  } finally {
-    await file.close()
-  }
-}
-
-async function makeSet(dir: string, base: Part10Dataset, count: number, size: number): Promise<string[]> {
-  mkdirSync(dir, { recursive: true })
-  const series = uid()
-  const paths: string[] = []
-  for (let n = 0; n < count; n++) {
-    const path = join(dir, `f${String(n).padStart(4, '0')}.dcm`)
-    await writeInstance(path, base, size, size, 1, series, n + 1)
-    paths.push(path)
-  }
-  return paths
-}
 
 async function startReceiver(port: number): Promise<ChildProcess> {
   // --ignore: storescp receives every byte but writes nothing, so its disk does not set the pace.
@@ -119,8 +81,8 @@ async function main(): Promise<void> {
   try {
     const base = await readDicomDataset(template)
     const sets = [
-      { name: '500 files 256x256', files: await makeSet(join(scratch, '256'), base, 500, 256) },
-      { name: '100 files 512x512', files: await makeSet(join(scratch, '512'), base, 100, 512) },
+      { name: '500 files 256x256', files: (await makeSet(join(scratch, '256'), base, 500, 256)).files },
+      { name: '100 files 512x512', files: (await makeSet(join(scratch, '512'), base, 100, 512)).files },
     ]
     await timeOurs(port, sets[0]!.files.slice(0, 20), scratch) // loads dcmjs-dimse and warms the JIT; not measured
     console.log(`send bench: median of ${runs} runs, alternating, storescp --ignore on loopback, TCP_NODELAY=1 for both`)

@@ -18,6 +18,53 @@ function scaleInPlace(v: Float64Array, s: number): void {
   for (let i = 0; i < v.length; i++) v[i] = (v[i] as number) * s
 }
 
+/** The scales of one LSMR iteration's vector updates: h-bar = h - hBar h-bar, x += x h-bar, h = v - h h. */
+interface UpdateScales {
+  readonly hBar: number
+  readonly x: number
+  readonly h: number
+}
+
+/**
+ * The scalar part of LSMR (Fong & Saunders 2011, algorithm 1 without damping): the two plane
+ * rotations per iteration that turn the bidiagonalisation's alpha and beta into the scales of the
+ * vector updates. `zetaBar` is ||A^T r|| after the latest step.
+ */
+class LsmrRotations {
+  private alphaBar: number
+  zetaBar: number
+  private rho = 1
+  private rhoBar = 1
+  private cBar = 1
+  private sBar = 0
+
+  constructor(alpha: number, beta: number) {
+    this.alphaBar = alpha
+    this.zetaBar = alpha * beta
+  }
+
+  /** One step with the new beta and alpha of the bidiagonalisation. */
+  step(beta: number, alpha: number): UpdateScales {
+    // Rotation P_k eliminates beta from the bidiagonal matrix.
+    const rhoPrevious = this.rho
+    this.rho = Math.hypot(this.alphaBar, beta)
+    const c = this.alphaBar / this.rho
+    const s = beta / this.rho
+    const theta = s * alpha
+    this.alphaBar = c * alpha
+    // Rotation P-bar_k on the upper bidiagonal system.
+    const rhoBarPrevious = this.rhoBar
+    const thetaBar = this.sBar * this.rho
+    const rhoTemp = this.cBar * this.rho
+    this.rhoBar = Math.hypot(rhoTemp, theta)
+    this.cBar = rhoTemp / this.rhoBar
+    this.sBar = theta / this.rhoBar
+    const zeta = this.cBar * this.zetaBar
+    this.zetaBar = -this.sBar * this.zetaBar
+    return { hBar: (thetaBar * this.rho) / (rhoPrevious * rhoBarPrevious), x: zeta / (this.rho * this.rhoBar), h: theta / this.rho }
+  }
+}
+
 /**
  * `maxIterations` steps of LSMR for min ||A x - b|| from x = 0 (Fong & Saunders, "LSMR: an
  * iterative algorithm for sparse least-squares problems", SIAM J Sci Comput 33:2950, 2011,
@@ -41,12 +88,7 @@ export function lsmr(operator: LinearOperator, b: Float64Array, maxIterations: n
   const hBar = new Float64Array(operator.columns)
   const av = new Float64Array(operator.rows)
   const atu = new Float64Array(operator.columns)
-  let alphaBar = alpha
-  let zetaBar = alpha * beta
-  let rho = 1
-  let rhoBar = 1
-  let cBar = 1
-  let sBar = 0
+  const rotations = new LsmrRotations(alpha, beta)
   const initial = alpha * beta
   for (let k = 0; k < maxIterations; k++) {
     // Golub-Kahan bidiagonalisation: beta u = A v - alpha u, alpha v = A^T u - beta v.
@@ -58,34 +100,16 @@ export function lsmr(operator: LinearOperator, b: Float64Array, maxIterations: n
     for (let i = 0; i < v.length; i++) v[i] = (atu[i] as number) - beta * (v[i] as number)
     alpha = norm(v)
     if (alpha > 0) scaleInPlace(v, 1 / alpha)
-    // Rotation P_k eliminates beta from the bidiagonal matrix.
-    const rhoPrevious = rho
-    rho = Math.hypot(alphaBar, beta)
-    const c = alphaBar / rho
-    const s = beta / rho
-    const theta = s * alpha
-    alphaBar = c * alpha
-    // Rotation P-bar_k on the upper bidiagonal system.
-    const rhoBarPrevious = rhoBar
-    const thetaBar = sBar * rho
-    const rhoTemp = cBar * rho
-    rhoBar = Math.hypot(rhoTemp, theta)
-    cBar = rhoTemp / rhoBar
-    sBar = theta / rhoBar
-    const zeta = cBar * zetaBar
-    zetaBar = -sBar * zetaBar
+    const scale = rotations.step(beta, alpha)
     // Update h-bar, x and h.
-    const hBarScale = (thetaBar * rho) / (rhoPrevious * rhoBarPrevious)
-    const xScale = zeta / (rho * rhoBar)
-    const hScale = theta / rho
     for (let i = 0; i < x.length; i++) {
-      const hb = (h[i] as number) - hBarScale * (hBar[i] as number)
+      const hb = (h[i] as number) - scale.hBar * (hBar[i] as number)
       hBar[i] = hb
-      x[i] = (x[i] as number) + xScale * hb
-      h[i] = (v[i] as number) - hScale * (h[i] as number)
+      x[i] = (x[i] as number) + scale.x * hb
+      h[i] = (v[i] as number) - scale.h * (h[i] as number)
     }
     // |zeta-bar| is ||A^T r_k||.
-    if (Math.abs(zetaBar) <= tolerance * initial || alpha === 0 || beta === 0) break
+    if (Math.abs(rotations.zetaBar) <= tolerance * initial || alpha === 0 || beta === 0) break
   }
   return x
 }
@@ -119,12 +143,7 @@ export function lsmrDiagonal(d: Float64Array, b: Float64Array, maxIterations: nu
     v[i] = (v[i] as number) / alpha
     h[i] = v[i] as number
   }
-  let alphaBar = alpha
-  let zetaBar = alpha * beta
-  let rho = 1
-  let rhoBar = 1
-  let cBar = 1
-  let sBar = 0
+  const rotations = new LsmrRotations(alpha, beta)
   for (let k = 0; k < maxIterations; k++) {
     let beta2 = 0
     for (let i = 0; i < n; i++) {
@@ -143,31 +162,15 @@ export function lsmrDiagonal(d: Float64Array, b: Float64Array, maxIterations: nu
       alpha2 += s * s
     }
     alpha = Math.sqrt(alpha2)
-    const rhoPrevious = rho
-    rho = Math.hypot(alphaBar, beta)
-    const c = alphaBar / rho
-    const s = beta / rho
-    const theta = s * alpha
-    alphaBar = c * alpha
-    const rhoBarPrevious = rhoBar
-    const thetaBar = sBar * rho
-    const rhoTemp = cBar * rho
-    rhoBar = Math.hypot(rhoTemp, theta)
-    cBar = rhoTemp / rhoBar
-    sBar = theta / rhoBar
-    const zeta = cBar * zetaBar
-    zetaBar = -sBar * zetaBar
-    const hBarScale = (thetaBar * rho) / (rhoPrevious * rhoBarPrevious)
-    const xScale = zeta / (rho * rhoBar)
-    const hScale = theta / rho
+    const scale = rotations.step(beta, alpha)
     const inverseAlpha = alpha > 0 ? 1 / alpha : 0
     for (let i = 0; i < n; i++) {
       const vi = (v[i] as number) * inverseAlpha
       v[i] = vi
-      const hb = (h[i] as number) - hBarScale * (hBar[i] as number)
+      const hb = (h[i] as number) - scale.hBar * (hBar[i] as number)
       hBar[i] = hb
-      x[i] = (x[i] as number) + xScale * hb
-      h[i] = vi - hScale * (h[i] as number)
+      x[i] = (x[i] as number) + scale.x * hb
+      h[i] = vi - scale.h * (h[i] as number)
     }
     if (alpha === 0 || beta === 0) break
   }

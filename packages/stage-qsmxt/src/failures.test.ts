@@ -6,7 +6,7 @@ import { isAbortError, isPacsflowError, sleep } from '@pacsflow/core'
 import type { DicomVolume, QsmDicomInput, QsmNiftiInput, SelectedSeries } from '@pacsflow/imaging'
 import { planInput } from './input.js'
 import { qsmxt, type QsmxtOptions } from './index.js'
-import { stageContext, syntheticEchoes } from './test-support/fixtures.js'
+import { processAlive, stageContext, syntheticEchoes } from './test-support/fixtures.js'
 import { installStandIns, withEnv } from './test-support/stand-ins.js'
 import { standInWorld } from './test-support/world.js'
 
@@ -28,15 +28,6 @@ async function failure(promise: Promise<unknown>): Promise<{ code: string; messa
   const error = await promise.then(() => undefined, (e: unknown) => e)
   if (!isPacsflowError(error)) throw new Error(`expected a PacsflowError, got ${String(error)}`)
   return { code: error.code, message: error.message, details: (error.details ?? {}) as Record<string, unknown> }
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 describe('missing and unsupported tools', () => {
@@ -158,13 +149,13 @@ describe('cancellation', () => {
     const running = run({}, world.echoes, { STANDIN_HANG: 'qsmxt', STANDIN_HANG_FILE: hangFile }, workDir, controller.signal)
     for (let waited = 0; !existsSync(hangFile) && waited < 15_000; waited += 20) await sleep(20)
     const { pid, child } = JSON.parse(readFileSync(hangFile, 'utf8')) as { pid: number; child: number }
-    expect(alive(pid) && alive(child)).toBe(true)
+    expect(processAlive(pid) && processAlive(child)).toBe(true)
     controller.abort()
     const error = await running.then(() => undefined, (e: unknown) => e)
     expect(isAbortError(error)).toBe(true)
-    for (let waited = 0; (alive(pid) || alive(child)) && waited < 5000; waited += 20) await sleep(20)
-    expect(alive(pid)).toBe(false)
-    expect(alive(child)).toBe(false)
+    for (let waited = 0; (processAlive(pid) || processAlive(child)) && waited < 5000; waited += 20) await sleep(20)
+    expect(processAlive(pid)).toBe(false)
+    expect(processAlive(child)).toBe(false)
     expect(existsSync(join(workDir, 'qsmxt', '.complete.json'))).toBe(false)
 
     await run({}, world.echoes, {}, workDir)

@@ -7,20 +7,12 @@ import { describe, expect, it } from 'vitest'
 import { createRunner, fileJobStore, pipeline, sleep } from '@pacsflow/core'
 import { qsmxt } from './index.js'
 import { standInWorld } from './test-support/world.js'
+import { processAlive } from './test-support/fixtures.js'
 
 const childScript = fileURLToPath(new URL('./test-support/run-child.ts', import.meta.url))
 const packageDir = fileURLToPath(new URL('..', import.meta.url))
 
 const world = standInWorld('resume')
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 describe('resume after SIGKILL', () => {
   it('skips the finished steps, stops the orphaned tool, and runs the killed step again', async () => {
@@ -42,7 +34,7 @@ describe('resume after SIGKILL', () => {
     expect(await exited).toBe('SIGKILL')
     const orphan = JSON.parse(readFileSync(hangFile, 'utf8')) as { pid: number; child: number }
     // The tool survived its parent (its own process group), as a real QSMxT would.
-    expect(alive(orphan.pid)).toBe(true)
+    expect(processAlive(orphan.pid)).toBe(true)
     const workDir = join(storeDir, 'resume-1', 'work', '00-qsmxt')
     const convertMarker = join(workDir, 'convert', '.complete.json')
     const convertWritten = statSync(convertMarker).mtimeMs
@@ -57,8 +49,8 @@ describe('resume after SIGKILL', () => {
     expect(existsSync(result.chiOnTarget)).toBe(true)
     expect(world.tools.invocations().map((c) => c.tool)).toEqual(['hd-bet', 'qsmxt', 'qsmxt'])
     expect(statSync(convertMarker).mtimeMs).toBe(convertWritten)
-    for (let waited = 0; (alive(orphan.pid) || alive(orphan.child)) && waited < 5000; waited += 20) await sleep(20)
-    expect(alive(orphan.pid)).toBe(false)
-    expect(alive(orphan.child)).toBe(false)
+    for (let waited = 0; (processAlive(orphan.pid) || processAlive(orphan.child)) && waited < 5000; waited += 20) await sleep(20)
+    expect(processAlive(orphan.pid)).toBe(false)
+    expect(processAlive(orphan.child)).toBe(false)
   }, 60_000)
 })

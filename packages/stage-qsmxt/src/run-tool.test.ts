@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { isAbortError, isPacsflowError, sleep } from '@pacsflow/core'
 import { resolveOptions, type ResolvedTool } from './options.js'
 import { runTool, stopLeftover, type ToolEnvironment } from './run-tool.js'
-import { capturingLogger, removeDir, tempDir } from './test-support/fixtures.js'
+import { capturingLogger, processAlive, removeDir, tempDir } from './test-support/fixtures.js'
 
 const dir = tempDir('run-tool')
 afterAll(() => removeDir(dir))
@@ -25,15 +25,6 @@ function environment(signal = new AbortController().signal, records: Parameters<
     settings: { apptainerVerb: 'run', apptainerArgs: [], dockerUser: false, dockerArgs: [] },
     toolLogLevel: 'info',
     killGraceMs: 500,
-  }
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
   }
 }
 
@@ -88,13 +79,13 @@ describe('runTool', () => {
     const running = runTool(environment(controller.signal), { step: 'tree', spec: { tool, args: [] } })
     await waitFor(() => existsSync(pids) && readFileSync(pids, 'utf8').includes(' '))
     const [shell, child] = readFileSync(pids, 'utf8').trim().split(' ').map(Number) as [number, number]
-    expect(alive(shell) && alive(child)).toBe(true)
+    expect(processAlive(shell) && processAlive(child)).toBe(true)
     controller.abort()
     const error = await running.catch((e: unknown) => e)
     expect(isAbortError(error)).toBe(true)
-    await waitFor(() => !alive(shell) && !alive(child))
-    expect(alive(shell)).toBe(false)
-    expect(alive(child)).toBe(false)
+    await waitFor(() => !processAlive(shell) && !processAlive(child))
+    expect(processAlive(shell)).toBe(false)
+    expect(processAlive(child)).toBe(false)
     expect(Date.now() - started).toBeLessThan(10_000)
   })
 })
@@ -108,12 +99,12 @@ describe('stopLeftover', () => {
     const pidFile = join(dir, '.running.json')
     writeFileSync(pidFile, JSON.stringify({ pid: orphan.pid, token }))
     expect(await stopLeftover(pidFile, 500, capturingLogger())).toBe(true)
-    await waitFor(() => !alive(orphan.pid!))
-    expect(alive(orphan.pid!)).toBe(false)
+    await waitFor(() => !processAlive(orphan.pid!))
+    expect(processAlive(orphan.pid!)).toBe(false)
     expect(existsSync(pidFile)).toBe(false)
     writeFileSync(pidFile, JSON.stringify({ pid: stranger.pid, token: 'another-token' }))
     expect(await stopLeftover(pidFile, 500, capturingLogger())).toBe(false)
-    expect(alive(stranger.pid!)).toBe(true)
+    expect(processAlive(stranger.pid!)).toBe(true)
     stranger.kill('SIGKILL')
   })
 })

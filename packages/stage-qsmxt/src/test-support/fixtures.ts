@@ -77,3 +77,13 @@ export async function realExam(dir: string): Promise<QsmDicomInput> {
   const { magnitude, phase, t1 } = selectSeries(study, qsmRoles)
   return { magnitude, phase, t1 }
 }
+
+/** Whether a process with this id exists (signal 0 checks without signalling). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}

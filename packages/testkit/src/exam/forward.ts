@@ -75,6 +75,18 @@ function makeKernel(kind: DipoleKernelKind, shape: Shape3, request: DipoleFieldR
  * i·B(k) = (Z(k) - conj Z(-k))/2. Replaces Z by Da·A + i·Db·B, pair by pair (k with -k), in place.
  */
 function applyTwoKernels(re: Float64Array, im: Float64Array, shape: Shape3, da: Float64Array, db: Float64Array): void {
+  forEachMirrorPair(shape, (i, j) => {
+    const [zr, zi, wr, wi] = [re[i]!, im[i]!, re[j]!, im[j]!]
+    // At k: A = (z + conj w)/2, iB = (z - conj w)/2; at -k the same with z and w swapped.
+    re[i] = (da[i]! * (zr + wr) + db[i]! * (zr - wr)) / 2
+    im[i] = (da[i]! * (zi - wi) + db[i]! * (zi + wi)) / 2
+    re[j] = (da[j]! * (wr + zr) + db[j]! * (wr - zr)) / 2
+    im[j] = (da[j]! * (wi - zi) + db[j]! * (wi + zi)) / 2
+  })
+}
+
+/** Calls `visit(i, j)` once for each index i of a volume in FFT order and j that of -k, with j >= i (k = -k included). */
+function forEachMirrorPair(shape: Shape3, visit: (i: number, j: number) => void): void {
   const [nx, ny, nz] = shape
   const mirror = (i: number, n: number): number => (n - i) % n
   for (let z = 0; z < nz; z++) {
@@ -84,13 +96,7 @@ function applyTwoKernels(re: Float64Array, im: Float64Array, shape: Shape3, da: 
       for (let x = 0; x < nx; x++) {
         const i = x + nx * (y + ny * z)
         const j = mirror(x, nx) + nx * (my + ny * mz)
-        if (j < i) continue
-        const [zr, zi, wr, wi] = [re[i]!, im[i]!, re[j]!, im[j]!]
-        // At k: A = (z + conj w)/2, iB = (z - conj w)/2; at -k the same with z and w swapped.
-        re[i] = (da[i]! * (zr + wr) + db[i]! * (zr - wr)) / 2
-        im[i] = (da[i]! * (zi - wi) + db[i]! * (zi + wi)) / 2
-        re[j] = (da[j]! * (wr + zr) + db[j]! * (wr - zr)) / 2
-        im[j] = (da[j]! * (wi - zi) + db[j]! * (wi + zi)) / 2
+        if (j >= i) visit(i, j)
       }
     }
   }
@@ -143,22 +149,11 @@ function finiteDifferenceKernel(shape: Shape3, request: DipoleFieldRequest): Flo
  */
 function hermitianKernel(shape: Shape3, request: DipoleFieldRequest): Float64Array {
   const kernel = dipoleKernel(shape, request.voxelMm, request.b0Voxel)
-  const [nx, ny, nz] = shape
-  const mirror = (i: number, n: number): number => (n - i) % n
-  for (let z = 0; z < nz; z++) {
-    const mz = mirror(z, nz)
-    for (let y = 0; y < ny; y++) {
-      const my = mirror(y, ny)
-      for (let x = 0; x < nx; x++) {
-        const i = x + nx * (y + ny * z)
-        const j = mirror(x, nx) + nx * (my + ny * mz)
-        if (j <= i) continue
-        const mean = (kernel[i]! + kernel[j]!) / 2
-        kernel[i] = mean
-        kernel[j] = mean
-      }
-    }
-  }
+  forEachMirrorPair(shape, (i, j) => {
+    const mean = (kernel[i]! + kernel[j]!) / 2
+    kernel[i] = mean
+    kernel[j] = mean
+  })
   return kernel
 }
 

@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -7,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { PacsflowError } from '@pacsflow/core'
 import { fft3d, type Shape3 } from './fft3d.js'
 import { irfft3d, rfft3d } from './real-fft.js'
+import { haveBuild } from '../test-support/tools.js'
 import { fftArray, fftThreadStats, fftThreads, startFftThreads, stopFftThreads } from './threads.js'
 
 function randomInto(out: Float64Array, seed: number): Float64Array {
@@ -97,7 +97,7 @@ describe('FFT worker threads', () => {
   })
 
   const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url))
-  it.skipIf(!existsSync(dist))('works from the built package (dist/fft-worker.js beside the bundle)', () => {
+  it.skipIf(!haveBuild(dist))('works from the built package (dist/fft-worker.js beside the bundle)', () => {
     const script = `
       const { fftArray, rfft3d, startFftThreads, fftThreadStats } = await import(${JSON.stringify(dist)})
       const shape = [64, 48, 48], size = 64 * 48 * 48

@@ -59,3 +59,15 @@ export function testDataDir(): string | undefined {
   console.warn(`\n*** ${message} ***\n`)
   return undefined
 }
+
+/**
+ * True when a package's build output exists (`npm run build`; `npm test` builds first). Otherwise a
+ * loud notice and false (the caller skips), or an error when PACSFLOW_REQUIRE_TOOLS=1.
+ */
+export function haveBuild(path: string): boolean {
+  if (existsSync(path)) return true
+  const message = `NO BUILD: ${path} is missing (run npm run build) - tests of the built package are SKIPPED`
+  if (required) throw new Error(`${message}; PACSFLOW_REQUIRE_TOOLS=1 makes this an error`)
+  console.warn(`\n*** ${message} ***\n`)
+  return false
+}

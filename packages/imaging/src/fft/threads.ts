@@ -123,7 +123,10 @@ function ready(worker: Worker, owner: Pool): Promise<void> {
     })
     worker.once('message', (message: unknown) => {
       clearTimeout(timer)
-      if (message !== 'ready') reject(new Error(`a worker said ${JSON.stringify(message)} instead of ready`))
+      if (message !== 'ready') {
+        reject(new Error(`a worker said ${JSON.stringify(message)} instead of ready`))
+        return
+      }
       worker.removeAllListeners('error').removeAllListeners('exit')
       // Later: a worker that dies takes the pool down with it, so no later pass waits on it.
       worker.on('error', () => {

@@ -194,19 +194,42 @@ export function quantiseSlice(values: Values, k: number, layout: SliceLayout, re
   }
 }
 
-/** The default window: the 0.5th to 99.5th percentile of the voxels with data (a 4096-bin histogram). */
+/**
+ * Voxels the default window's histogram reads at most: an even sample of a million voxels puts
+ * the percentiles within a bin or two of the full count (far finer than a display window needs)
+ * at a tenth of the cost for a 256x256x176 volume.
+ */
+const WINDOW_SAMPLES = 1 << 20
+
+/** The smallest prime >= n: a sampling stride that does not walk in step with power-of-two rows. */
+function primeAtLeast(n: number): number {
+  for (let p = Math.max(2, Math.ceil(n)); ; p++) {
+    let prime = true
+    for (let d = 2; d * d <= p && prime; d++) prime = p % d !== 0
+    if (prime) return p
+  }
+}
+
+/**
+ * The default window: the 0.5th to 99.5th percentile of the voxels with data (a 4096-bin
+ * histogram of every voxel, or of every p-th for a prime p in volumes over {@link WINDOW_SAMPLES}).
+ */
 export function percentileWindow(data: Values, stats: ValueStats, quantum: number): Window {
   const span = stats.max - stats.min
   if (!(span > 0)) return { center: stats.min, width: Math.max(quantum, Math.abs(stats.min)) || 1 }
-  const bins = new Float64Array(4096)
+  const bins = new Int32Array(4096)
   const scale = (bins.length - 1) / span
-  for (let i = 0; i < data.length; i++) bins[Math.floor((data[i]! - stats.min) * scale)]!++
+  const stride = data.length > WINDOW_SAMPLES ? primeAtLeast(data.length / WINDOW_SAMPLES) : 1
+  const min = stats.min
+  let samples = 0
+  // The values are >= min, so truncation is floor.
+  for (let i = 0; i < data.length; i += stride, samples++) bins[((data[i]! - min) * scale) | 0]!++
   const at = (fraction: number): number => {
-    const target = fraction * data.length
+    const target = fraction * samples
     let seen = 0
     for (let b = 0; b < bins.length; b++) {
       seen += bins[b]!
-      if (seen >= target) return stats.min + b / scale
+      if (seen >= target) return min + b / scale
     }
     return stats.max
   }

@@ -14,6 +14,9 @@ export interface SliceTemplate {
   readonly implementationVersionName: string
 }
 
+/** Room left in a new file buffer for later slices' longer numbers (positions, UIDs) to fit. */
+const SPARE_BYTES = 256
+
 const META_ONLY: RawDict = {
   '00020002': { vr: 'UI', Value: ['1.2'] },
   '00020003': { vr: 'UI', Value: ['1.2'] },
@@ -69,13 +72,21 @@ export function fileMeta(template: SliceTemplate, sopInstanceUid: string): Uint8
 /**
  * A whole file: meta, then the runs interleaved with this slice's elements (`dynamic[i]` is the
  * encoded element for `dynamicTags[i]`, or empty to leave it out), then `tail` bytes left for
- * the caller to fill (the pixel data's value, after its element header). One allocation.
+ * the caller to fill (the pixel data's value, after its element header). The bytes are the start
+ * of `into` when it is large enough (a buffer the caller recycles; every byte but the tail is
+ * overwritten), else of a new buffer with room to spare for a slightly longer next file.
  */
-export function assembleFile(template: SliceTemplate, meta: Uint8Array, dynamic: readonly Uint8Array[], tail = 0): { bytes: Uint8Array<ArrayBuffer>; tailOffset: number } {
+export function assembleFile(
+  template: SliceTemplate,
+  meta: Uint8Array,
+  dynamic: readonly Uint8Array[],
+  tail = 0,
+  into?: Uint8Array<ArrayBuffer>,
+): { bytes: Uint8Array<ArrayBuffer>; tailOffset: number } {
   if (dynamic.length !== template.dynamicTags.length) throw new RangeError('one element (or an empty one) per per-slice tag')
   let length = meta.length + tail
   template.runs.forEach((run, i) => (length += run.length + (dynamic[i]?.length ?? 0)))
-  const bytes = new Uint8Array(length)
+  const bytes = (into !== undefined && into.length >= length ? into : new Uint8Array(length + SPARE_BYTES)).subarray(0, length)
   bytes.set(meta, 0)
   let at = meta.length
   template.runs.forEach((run, i) => {

@@ -14,6 +14,7 @@ export {
   type StageInput,
   type StageOutput,
 } from './stage.js'
+export { nodeCrypto, nodeZlib } from './builtins.js'
 export { pipeline, type Pipeline, type PipelineInput, type PipelineOutput } from './pipeline.js'
 export { fanOut, type FanOutInput, type FanOutOptions, type FanOutOutput } from './fan-out.js'
 export { createRunner, jobIdFor, type RunOptions, type Runner, type RunnerOptions } from './runner.js'

@@ -1,8 +1,8 @@
 // The job store contract: what the runner persists about each job, and an in-memory store.
-import { randomBytes } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { nodeCrypto } from './builtins.js'
 import type { SerializedError } from './errors.js'
 
 /** `pending` until the last stage finishes (`done`) or a stage fails for good (`failed`). */
@@ -83,7 +83,7 @@ export interface MemoryJobStoreOptions {
  */
 export function memoryJobStore(options: MemoryJobStoreOptions = {}): JobStore {
   const jobs = new Map<string, JobRecord>()
-  const workRoot = options.workRoot ?? join(tmpdir(), `pacsflow-jobs-${randomBytes(4).toString('hex')}`)
+  const workRoot = options.workRoot ?? join(tmpdir(), `pacsflow-jobs-${nodeCrypto().randomBytes(4).toString('hex')}`)
   const copy = (record: JobRecord): JobRecord => structuredClone(record)
   return {
     async create(record) {

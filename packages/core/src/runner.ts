@@ -1,5 +1,5 @@
 // The runner: pulls deliveries from a source, runs each as a durable job, resumes after a crash, acks when done.
-import { createHash, randomUUID } from 'node:crypto'
+import { nodeCrypto } from './builtins.js'
 import { deserializeError, PacsflowError, serializeError, toPacsflowError } from './errors.js'
 import { EventHub, type EventOf, type EventStreamOptions, type RunnerEvent, type RunnerEventType } from './events.js'
 import { executeJob, JobInterrupted, type StageOverrides } from './job-execution.js'
@@ -66,7 +66,7 @@ export interface Runner<In, Out> {
  */
 export function jobIdFor(deliveryId: string): string {
   const readable = deliveryId.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 100)
-  const hash = createHash('sha256').update(deliveryId).digest('hex').slice(0, 12)
+  const hash = nodeCrypto().createHash('sha256').update(deliveryId).digest('hex').slice(0, 12)
   return readable.length > 0 ? `${readable}-${hash}` : hash
 }
 
@@ -282,7 +282,7 @@ export function createRunner<In, Out>(options: RunnerOptions<In, Out>): Runner<I
       if (state === 'stopping' || state === 'stopped') {
         throw new PacsflowError('RUNNER_STATE', `run() on a runner that is ${state}`)
       }
-      const jobId = runOptions.jobId ?? randomUUID()
+      const jobId = runOptions.jobId ?? nodeCrypto().randomUUID()
       const { record, created } = await store.create(newRecord(jobId, input))
       let final: JobRecord | undefined = record
       if (record.status === 'pending') {

@@ -9,7 +9,7 @@
 // fails, the same with or without a filter. The walk allocates nothing per skipped element: a
 // CLI's cold process spends much of its time in it, mostly before V8 has optimised it.
 import { TextDecoder } from 'node:util'
-import { inflateRawSync } from 'node:zlib'
+import { nodeZlib } from '@pacsflow/core'
 import type { TagFilter } from './tag-filter.js'
 import { IMPLICIT_VRS, Tag, TransferSyntax, tagName } from './tags.js'
 import { NOT_A_VR, SHORT_VR, SQ, UN, VR_KINDS, vrName } from './vrs.js'
@@ -353,7 +353,7 @@ function datasetContext(meta: ParseContext, start: number, syntax: string, keep:
     need(meta, total)
     let inflated: Uint8Array
     try {
-      inflated = inflateRawSync(bytes.subarray(start, total))
+      inflated = nodeZlib().inflateRawSync(bytes.subarray(start, total))
     } catch (error) {
       throw new TruncatedError(`the deflated dataset cannot be inflated: ${(error as Error).message}`)
     }

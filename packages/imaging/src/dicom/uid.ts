@@ -1,6 +1,6 @@
 // DICOM UIDs: validation (PS3.5 9.1: UIDs end up in paths and queries, so anything else is refused)
 // and deterministic derivation (PS3.5 B.2).
-import { createHash } from 'node:crypto'
+import { nodeCrypto } from '@pacsflow/core'
 
 // Components of digits separated by single dots; a component is "0" or has no leading zero.
 const UID_PATTERN = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/
@@ -17,7 +17,7 @@ export function isValidUid(uid: string): boolean {
  * The same parts always give the same UID: resumed jobs regenerate identical instances.
  */
 export function derivedUid(...parts: readonly string[]): string {
-  const hash = createHash('sha256')
+  const hash = nodeCrypto().createHash('sha256')
   for (const part of parts) {
     // Length-prefixed, so ('ab', 'c') and ('a', 'bc') differ.
     hash.update(`${part.length}:`)

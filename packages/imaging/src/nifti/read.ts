@@ -3,8 +3,7 @@ import { createReadStream } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
-import { constants, createGunzip, gunzipSync } from 'node:zlib'
-import { isPacsflowError } from '@pacsflow/core'
+import { isPacsflowError, nodeZlib } from '@pacsflow/core'
 import { DATATYPES, HOST_LITTLE_ENDIAN, viewAs } from './datatypes.js'
 import { niftiError } from './nifti-error.js'
 import { MAX_HEADER_BYTES, parseNiftiHeader } from './parse-header.js'
@@ -102,7 +101,7 @@ async function gunzipPrefix(handle: FileHandle, path: string): Promise<Uint8Arra
     let out: Uint8Array
     try {
       // Z_SYNC_FLUSH lets zlib return what it has for a stream cut short (Node's zlib docs, "Flushing").
-      out = gunzipSync(compressed, { finishFlush: constants.Z_SYNC_FLUSH })
+      out = nodeZlib().gunzipSync(compressed, { finishFlush: nodeZlib().constants.Z_SYNC_FLUSH })
     } catch (error) {
       throw niftiError('NIFTI_INVALID', path, `corrupt gzip data: ${(error as Error).message}`, {}, error)
     }
@@ -117,7 +116,7 @@ async function readGzip(path: string): Promise<{ parsed: ParsedHeader; bytes: Ui
   })
   const sink = new DecompressedSink(path, size)
   try {
-    await pipeline(createReadStream(path, { highWaterMark: CHUNK }), createGunzip({ chunkSize: CHUNK }), async (source: AsyncIterable<Buffer>) => {
+    await pipeline(createReadStream(path, { highWaterMark: CHUNK }), nodeZlib().createGunzip({ chunkSize: CHUNK }), async (source: AsyncIterable<Buffer>) => {
       for await (const chunk of source) sink.push(chunk)
     })
   } catch (error) {

@@ -1,12 +1,9 @@
 // Writes .nii or .nii.gz (chosen by the file name) atomically, so readers never see half a file.
 import { promisify } from 'node:util'
-import { gzip } from 'node:zlib'
-import { writeFileAtomic } from '@pacsflow/core'
+import { nodeZlib, writeFileAtomic } from '@pacsflow/core'
 import { encode } from './encode.js'
 import { niftiError } from './nifti-error.js'
 import type { NiftiWriteInput } from './types.js'
-
-const gzipAsync = promisify(gzip)
 
 /** How a file is written. */
 export interface NiftiWriteOptions {
@@ -30,5 +27,5 @@ export async function writeNifti(path: string, input: NiftiWriteInput, options: 
   }
   const bytes = encode(input, path)
   // zlib runs on libuv's thread pool, so compressing a large volume does not block the event loop.
-  await writeFileAtomic(path, gzipped ? await gzipAsync(bytes, { level }) : bytes, { durable: options.durable ?? true })
+  await writeFileAtomic(path, gzipped ? await promisify(nodeZlib().gzip)(bytes, { level }) : bytes, { durable: options.durable ?? true })
 }

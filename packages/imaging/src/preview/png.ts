@@ -1,7 +1,7 @@
 // A minimal PNG encoder (8-bit greyscale or RGB, no interlace), enough for result previews.
 // Format: PNG specification, 2nd edition (W3C / ISO 15948): signature, IHDR, IDAT (zlib), IEND;
 // each chunk is length, type, data, CRC-32 of type and data.
-import { crc32, deflateSync } from 'node:zlib'
+import { nodeZlib } from '@pacsflow/core'
 
 export interface PngImage {
   readonly width: number
@@ -31,7 +31,7 @@ export function encodePng(image: PngImage): Uint8Array {
   // [10..12]: compression 0 (deflate), filter method 0, interlace 0 (none)
   const raw = new Uint8Array((stride + 1) * height)
   for (let y = 0; y < height; y++) raw.set(pixels.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1)
-  return concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { level: 6 })), chunk('IEND', new Uint8Array(0))])
+  return concat([SIGNATURE, chunk('IHDR', header), chunk('IDAT', nodeZlib().deflateSync(raw, { level: 6 })), chunk('IEND', new Uint8Array(0))])
 }
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
@@ -40,7 +40,7 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   view.setUint32(0, data.length)
   for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i)
   out.set(data, 8)
-  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)))
+  view.setUint32(8 + data.length, nodeZlib().crc32(out.subarray(4, 8 + data.length)))
   return out
 }
 

@@ -5,16 +5,26 @@ import { Worker } from 'node:worker_threads'
 // come from process.getBuiltinModule, which works whether the eval runs as CommonJS or (with an
 // inherited --input-type=module) as ESM. One worker serves every request of the process, so only
 // the first pays its start-up (~25 ms).
+// The file is read synchronously (the worker has nothing else to do) into one reused 1 MiB
+// buffer: a stream's fresh buffer per chunk costs a page fault per 4 KiB (a 46 MB volume took
+// 44-71 ms streamed against 37-45 ms this way, on a 2-core VM).
 const HASHER = `
 const { parentPort } = process.getBuiltinModule('node:worker_threads')
 const { createHash } = process.getBuiltinModule('node:crypto')
-const { createReadStream } = process.getBuiltinModule('node:fs')
+const { closeSync, openSync, readSync } = process.getBuiltinModule('node:fs')
+const chunk = Buffer.allocUnsafeSlow(1 << 20)
 parentPort.on('message', ({ id, path }) => {
-  const hash = createHash('sha256')
-  createReadStream(path, { highWaterMark: 1 << 20 })
-    .on('data', (chunk) => hash.update(chunk))
-    .on('end', () => parentPort.postMessage({ id, digest: hash.digest('hex') }))
-    .on('error', (error) => parentPort.postMessage({ id, error: error.message }))
+  let fd
+  try {
+    fd = openSync(path, 'r')
+    const hash = createHash('sha256')
+    for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; ) hash.update(chunk.subarray(0, n))
+    parentPort.postMessage({ id, digest: hash.digest('hex') })
+  } catch (error) {
+    parentPort.postMessage({ id, error: error.message })
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
 })
 `
 

@@ -1,30 +1,30 @@
-// The FFT worker thread's entry: transforms the range of line batches each message names, on memory shared with the calling thread.
+// The FFT worker thread's entry: takes chunks of each pass it is sent, on memory shared with the calling thread, until none is left.
 import { parentPort, workerData } from 'node:worker_threads'
 import { transformAxis } from './fft3d.js'
 import { inverseRealRowRange, realRowRange } from './real-fft.js'
-import { FAILURE_BYTES, type FftJob } from './threads.js'
+import { claimChunks, FAILURE_BYTES, type FftJob, type FftPass } from './threads.js'
 
 const { control, failure } = workerData as { control: Int32Array; failure: Uint8Array }
 const port = parentPort
 if (port === null) throw new Error('fft-worker runs as a worker thread only')
 
-function run(job: FftJob): void {
+function run(job: FftJob, first: number, last: number): void {
   switch (job.op) {
     case 'axis':
-      transformAxis(job.re, job.im, job.shape, job.axis, job.inverse, job.first, job.last)
+      transformAxis(job.re, job.im, job.shape, job.axis, job.inverse, first, last)
       return
     case 'real-rows':
-      realRowRange(job.input, job.n, { re: job.re, im: job.im }, job.first, job.last)
+      realRowRange(job.input, job.n, { re: job.re, im: job.im }, first, last)
       return
     case 'inverse-real-rows':
-      inverseRealRowRange({ re: job.re, im: job.im }, job.n, job.out, job.first, job.last)
+      inverseRealRowRange({ re: job.re, im: job.im }, job.n, job.out, first, last)
       return
   }
 }
 
-port.on('message', (job: FftJob) => {
+port.on('message', ({ job, units, chunk }: FftPass) => {
   try {
-    run(job)
+    claimChunks(control, units, chunk, (first, last) => run(job, first, last))
   } catch (error) {
     // The calling thread is blocked in Atomics.wait: the message goes through shared memory, not postMessage.
     const bytes = new TextEncoder().encode(error instanceof Error ? error.message : String(error)).subarray(0, FAILURE_BYTES)

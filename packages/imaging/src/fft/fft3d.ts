@@ -36,7 +36,7 @@ export function runAxis(re: FftArray, im: FftArray, shape: Shape3, axis: 0 | 1 |
     blocks,
     re.length,
     [re, im],
-    (first, last) => ({ op: 'axis', re, im, shape, axis, inverse, first, last }),
+    { op: 'axis', re, im, shape, axis, inverse },
     (first, last) => transformAxis(re, im, shape, axis, inverse, first, last),
   )
   if (!split) transformAxis(re, im, shape, axis, inverse)

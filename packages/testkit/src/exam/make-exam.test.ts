@@ -37,6 +37,8 @@ function tree(dir: string): Map<string, Buffer> {
 
 const wrap = (angle: number): number => angle - 2 * Math.PI * Math.round(angle / (2 * Math.PI))
 
+// Each of these makes or runs a whole exam (7-20 s alone on 2 cores): a minute each, so a busy CI
+// machine does not time them out, while a hang still fails.
 describe('makeExam', () => {
   it('writes a small exam whose series qsmRoles selects: 4-echo magnitude and phase, and the T1', async () => {
     const started = performance.now()
@@ -61,7 +63,7 @@ describe('makeExam', () => {
     const truth = JSON.parse(readFileSync(manifest.truth.json, 'utf8')) as { labels: { name: string; chi: number }[]; echoes: { echoTimesMs: number[] } }
     expect(truth.echoes.echoTimesMs).toEqual([4, 10, 16, 22])
     expect(truth.labels.find((l) => l.name === 'globus pallidus')?.chi).toBe(0.15)
-  })
+  }, 60_000)
 
   it('encodes the truth in the DICOM: phase differences give the total field, magnitude the tissue signal (oblique, noise-free)', async () => {
     const manifest = await exam({ preset: 'small', oblique: 15, snr: Number.POSITIVE_INFINITY, t1: false })
@@ -92,7 +94,7 @@ describe('makeExam', () => {
     // White matter at echo 1 is the configured 1000 (away from partial-volume edges: the median).
     const whiteMatter = [...labels.keys()].filter((i) => labels[i] === LABEL.whiteMatter).map((i) => m1.data[i]!).sort((x, y) => x - y)
     expect(whiteMatter[whiteMatter.length >> 1]).toBe(1000)
-  })
+  }, 60_000)
 
   it('is deterministic: the same seed gives identical bytes, another seed other noise and UIDs', async () => {
     const [a, b, c] = await Promise.all([exam({ seed: 3 }), exam({ seed: 3 }), exam({ seed: 4 })])
@@ -105,7 +107,7 @@ describe('makeExam', () => {
     expect(a.studyInstanceUid).not.toBe(c.studyInstanceUid)
     // The truth does not depend on the noise.
     expect(ta.get(join('truth', 'chi.nii'))!.equals(tc.get(join('truth', 'chi.nii'))!)).toBe(true)
-  })
+  }, 60_000)
 
   it('moves the head in the T1 by the misalignment it records', async () => {
     const moved = await exam({ t1: { misalignment: { translationMm: [6, 0, -4], rotationDegrees: [0, 0, 5] } }, echoes: 1 })
@@ -132,7 +134,7 @@ describe('makeExam', () => {
     const truth = JSON.parse(readFileSync(moved.truth.json, 'utf8')) as { t1: { misalignment: { translationMm: number[]; greToT1WorldLps: number[][] } } }
     expect(truth.t1.misalignment.translationMm).toEqual([6, 0, -4])
     expect(truth.t1.misalignment.greToT1WorldLps[0]![1]).toBeCloseTo(-Math.sin((5 * Math.PI) / 180), 9)
-  })
+  }, 60_000)
 
   it('refuses bad options with INVALID_OPTIONS, and a folder holding something else', async () => {
     const bad: ExamOptions[] = [

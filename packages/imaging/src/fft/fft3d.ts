@@ -1,7 +1,8 @@
 // Complex FFTs of 3D volumes (x fastest) on split real/imaginary typed arrays, in place, axis by axis.
 import { PacsflowError } from '@pacsflow/core'
-import { linePlan } from './line-plan.js'
+import { linePlan, type LinePlan } from './line-plan.js'
 import { sharePass } from './threads.js'
+import { wasmLinePlan } from './wasm/index.js'
 
 /** A real or imaginary part: float64 for accuracy, float32 to halve memory (intermediates are rounded to it). */
 export type FftArray = Float64Array | Float32Array
@@ -90,6 +91,22 @@ interface Scratch {
 }
 const scratches = new Map<number, Scratch>()
 
+/**
+ * `PACSFLOW_FFT_WASM=0` in the environment keeps every FFT on the TypeScript plans: a switch for a
+ * runtime whose WebAssembly misbehaves, and how `bench/fft.ts` times both. Read once per thread.
+ */
+const WASM_ALLOWED = process.env.PACSFLOW_FFT_WASM !== '0'
+
+/**
+ * The plan for lines of length n and the scratch to gather them into: the WebAssembly SIMD plan
+ * and its own memory where the runtime has SIMD and n is 2/3/5-smooth (3x faster butterflies,
+ * bit-identical results), else the TypeScript plan.
+ */
+export function planAndScratch(n: number): { plan: LinePlan; scratch: Scratch } {
+  const wasm = WASM_ALLOWED ? wasmLinePlan(n) : undefined
+  return wasm === undefined ? { plan: linePlan(n), scratch: scratchFor(n) } : { plan: wasm, scratch: wasm.scratch() }
+}
+
 function scratchFor(n: number): Scratch {
   let scratch = scratches.get(n)
   if (scratch === undefined) {
@@ -108,8 +125,8 @@ export function transformAxis(re: FftArray, im: FftArray, shape: Shape3, axis: 0
   const layout = axisLayout(shape, axis)
   const { n, inner, outer } = layout
   if (n === 1) return
-  const plan = linePlan(n)
-  const { xr, xi, yr, yi } = scratchFor(n)
+  const { plan, scratch } = planAndScratch(n)
+  const { xr, xi, yr, yi } = scratch
   const sign = inverse ? -1 : 1
   const scale = inverse ? 1 / n : 1
   const end = Math.min(lastBlock ?? layout.blocks, layout.blocks)

@@ -56,6 +56,21 @@ export function factorize(n: number): number[] {
   return radices
 }
 
+/** A stage's twiddles w_L^(p u) for p < L / r, u = 1..r-1, laid out as {@link Stage}'s `twiddles` (shared by the WebAssembly plan, so both are bit-identical). */
+export function stageTwiddles(radix: number, length: number): Float64Array {
+  const m = length / radix
+  const twiddles = new Float64Array(m * (radix - 1) * 2)
+  for (let p = 0; p < m; p++) {
+    for (let u = 1; u < radix; u++) {
+      const angle = (-2 * Math.PI * ((p * u) % length)) / length
+      const at = (p * (radix - 1) + u - 1) * 2
+      twiddles[at] = Math.cos(angle)
+      twiddles[at + 1] = Math.sin(angle)
+    }
+  }
+  return twiddles
+}
+
 class StockhamPlan implements LinePlan {
   private readonly stages: Stage[] = []
   // Per-radix scratch for the generic butterfly and its w_r^(tu) table (no allocation per butterfly).
@@ -68,16 +83,7 @@ class StockhamPlan implements LinePlan {
     let stride = 1
     for (const radix of factorize(n)) {
       const m = length / radix
-      const twiddles = new Float64Array(m * (radix - 1) * 2)
-      for (let p = 0; p < m; p++) {
-        for (let u = 1; u < radix; u++) {
-          const angle = (-2 * Math.PI * ((p * u) % length)) / length
-          const at = (p * (radix - 1) + u - 1) * 2
-          twiddles[at] = Math.cos(angle)
-          twiddles[at + 1] = Math.sin(angle)
-        }
-      }
-      this.stages.push({ radix, length, stride, twiddles })
+      this.stages.push({ radix, length, stride, twiddles: stageTwiddles(radix, length) })
       if (radix > 5 && !this.rootTables.has(radix)) this.rootTables.set(radix, rootsOfUnity(radix))
       length = m
       stride *= radix

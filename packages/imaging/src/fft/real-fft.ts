@@ -8,8 +8,7 @@
 // Press et al., Numerical Recipes, 12.3). The inverse runs the same relations backwards. The y and z
 // axes are then complex transforms of the half spectrum. An odd nx takes the complex path.
 import { PacsflowError } from '@pacsflow/core'
-import { axisLayout, checkVolume, fft3d, runAxis, transformAxis, type FftArray, type Shape3 } from './fft3d.js'
-import { linePlan } from './line-plan.js'
+import { axisLayout, checkVolume, fft3d, planAndScratch, runAxis, transformAxis, type FftArray, type Shape3 } from './fft3d.js'
 import { fftArray, sharePass } from './threads.js'
 
 const BATCH = 16
@@ -64,15 +63,14 @@ export function irfft3d(spectrum: HalfSpectrum, shape: Shape3, out?: FftArray): 
   return target
 }
 
-interface RealScratch {
+interface RealTwiddles {
   readonly twiddleRe: Float64Array
   readonly twiddleIm: Float64Array
-  readonly buffers: readonly [Float64Array, Float64Array, Float64Array, Float64Array]
 }
-const realScratches = new Map<number, RealScratch>()
+const realTwiddleTables = new Map<number, RealTwiddles>()
 
-function realScratch(n: number): RealScratch {
-  let scratch = realScratches.get(n)
+function realTwiddles(n: number): RealTwiddles {
+  let scratch = realTwiddleTables.get(n)
   if (scratch === undefined) {
     const m = n / 2
     const twiddleRe = new Float64Array(m + 1)
@@ -81,9 +79,8 @@ function realScratch(n: number): RealScratch {
       twiddleRe[k] = Math.cos((-2 * Math.PI * k) / n)
       twiddleIm[k] = Math.sin((-2 * Math.PI * k) / n)
     }
-    const size = m * BATCH
-    scratch = { twiddleRe, twiddleIm, buffers: [new Float64Array(size), new Float64Array(size), new Float64Array(size), new Float64Array(size)] }
-    realScratches.set(n, scratch)
+    scratch = { twiddleRe, twiddleIm }
+    realTwiddleTables.set(n, scratch)
   }
   return scratch
 }
@@ -104,9 +101,9 @@ function realRows(input: FftArray, n: number, rows: number, out: HalfSpectrum): 
 /** {@link realRows} on rows `[firstRow, lastRow)` (the unit an FFT worker thread takes). */
 export function realRowRange(input: FftArray, n: number, out: HalfSpectrum, firstRow: number, lastRow: number): void {
   const m = n / 2
-  const plan = linePlan(m)
-  const { twiddleRe, twiddleIm, buffers } = realScratch(n)
-  const [xr, xi, yr, yi] = buffers
+  const { plan, scratch } = planAndScratch(m)
+  const { twiddleRe, twiddleIm } = realTwiddles(n)
+  const { xr, xi, yr, yi } = scratch
   for (let first = firstRow; first < lastRow; first += BATCH) {
     const batch = Math.min(BATCH, lastRow - first)
     for (let b = 0; b < batch; b++) {
@@ -159,9 +156,9 @@ function inverseRealRows(spectrum: HalfSpectrum, n: number, rows: number, out: F
 /** {@link inverseRealRows} on rows `[firstRow, lastRow)` (the unit an FFT worker thread takes). */
 export function inverseRealRowRange(spectrum: HalfSpectrum, n: number, out: FftArray, firstRow: number, lastRow: number): void {
   const m = n / 2
-  const plan = linePlan(m)
-  const { twiddleRe, twiddleIm, buffers } = realScratch(n)
-  const [xr, xi, yr, yi] = buffers
+  const { plan, scratch } = planAndScratch(m)
+  const { twiddleRe, twiddleIm } = realTwiddles(n)
+  const { xr, xi, yr, yi } = scratch
   const scale = 1 / m
   for (let first = firstRow; first < lastRow; first += BATCH) {
     const batch = Math.min(BATCH, lastRow - first)

@@ -124,8 +124,12 @@ describe.skipIf(!ready)('query/retrieve from Orthanc', () => {
     // Received as Orthanc holds them: the data sets of the field map byte for byte as uploaded.
     const received = seen.find((s) => s.study === studyUid(fieldMap[0]!))!.datasets
     for (const file of fieldMap) expect(received.get(metaFields(file)['00020003']!), file).toBe(digest(datasetBytes(file)))
-    // Acknowledged by the runner: both generations are in the spool's done/.
-    expect(readdirSync(join(spoolDir, 'done')).sort()).toEqual([`${studyUid(fieldMap[0]!)}.g1`, `${studyUid(enhanced[0]!)}.g1`].sort())
+    // Acknowledged by the runner: every generation of both studies is in the spool's done/. A stall
+    // longer than the quiet period (seen on a loaded CI machine) makes an early generation, which
+    // the board holds and the complete one supersedes; both are acknowledged.
+    const done = readdirSync(join(spoolDir, 'done'))
+    expect(done.every((name) => /\.g\d+$/.test(name)), done.join()).toBe(true)
+    expect([...new Set(done.map((name) => name.replace(/\.g\d+$/, '')))].sort()).toEqual([studyUid(fieldMap[0]!), studyUid(enhanced[0]!)].sort())
   }, 60_000)
 
   it('C-GET brings a study back on the query association', async () => {

@@ -21,7 +21,7 @@ describe('pacsflow make-exam', () => {
     expect(stdout).toContain('series 4 phase     gre_qsm_2echo    96 files  exam/dicom/04_gre_qsm_2echo_phase')
     expect(stdout).not.toContain('T1')
     expect(stdout).toContain('truth  exam/truth')
-  })
+  }, 60_000)
 
   it('takes --oblique with or without an angle, and the T1 options', async () => {
     const tilted = await run(makeExamCommand, '--oblique', '12', 'tilted', '--echoes', '1', '--snr', 'inf', '--misalign', '1,0,2,3,0,-1', '--json')
@@ -33,7 +33,7 @@ describe('pacsflow make-exam', () => {
     expect(JSON.parse(readFileSync(manifest.truth.json, 'utf8')).parameters.obliqueDegrees).toBe(12)
     const plain = await run(makeExamCommand, 'plain', '--oblique', '--echoes', '1', '--t1', 'none', '--json')
     expect((JSON.parse(plain.stdout) as { parameters: { obliqueDegrees: number } }).parameters.obliqueDegrees).toBe(15)
-  })
+  }, 60_000)
 
   it('refuses bad arguments', async () => {
     for (const argv of [[], ['a', 'b'], ['a', '--preset', 'large'], ['a', '--snr', 'loud'], ['a', '--misalign', '1,2'], ['a', '--t1', 'coronal'], ['a', 'b', '--oblique']]) {

@@ -119,8 +119,9 @@ export function realRowRange(input: FftArray, n: number, out: HalfSpectrum, firs
     for (let b = 0; b < batch; b++) {
       const to = (first + b) * (m + 1)
       for (let k = 0; k <= m; k++) {
-        const a = (k % m) * batch + b
-        const c = ((m - k) % m) * batch + b
+        // Z_(k mod M) and Z_((M - k) mod M), without an integer division per value.
+        const a = (k === m ? 0 : k) * batch + b
+        const c = (k === 0 ? 0 : m - k) * batch + b
         const ar = zr[a] as number
         const ai = zi[a] as number
         const cr = zr[c] as number

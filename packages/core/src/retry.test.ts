@@ -23,7 +23,8 @@ describe('backoff', () => {
     const pending = sleep(10_000, controller.signal)
     setTimeout(() => controller.abort(), 10)
     await expect(pending).rejects.toSatisfy((error) => isPacsflowError(error, 'ABORTED'))
-    expect(performance.now() - started).toBeLessThan(1000)
+    // Far below the 10 s sleep, with room for the multi-second stalls of a loaded CI machine.
+    expect(performance.now() - started).toBeLessThan(5000)
     await expect(sleep(1)).resolves.toBeUndefined()
   })
 })

@@ -162,7 +162,8 @@ describe('timeouts', () => {
     })
     const started = performance.now()
     const error = (await runner.run(0).catch((e: unknown) => e)) as PacsflowError
-    expect(performance.now() - started).toBeLessThan(2000)
+    // The stage hangs for ever: only the 30 ms timeouts end it; the bound leaves room for a loaded machine.
+    expect(performance.now() - started).toBeLessThan(10_000)
     expect(error).toMatchObject({ code: 'STAGE_FAILED', stageCode: 'STAGE_TIMEOUT', retryable: true })
     expect(reasons).toHaveLength(2)
     expect((reasons[0] as Error).name).toBe('TimeoutError')

@@ -206,7 +206,7 @@ describe('spoolSource', () => {
     receiving = false
     const started = Date.now()
     expect((await pending).id).toBe(`${STUDY}.g1`)
-    expect(Date.now() - started).toBeLessThan(1_000)
+    expect(Date.now() - started).toBeLessThan(3_000) // the 100 ms quiet period, with room for a loaded machine
     await source.close()
   })
 
@@ -233,7 +233,7 @@ describe('spoolSource', () => {
     const started = Date.now()
     controller.abort()
     expect(await pending).toEqual({ done: true, value: undefined })
-    expect(Date.now() - started).toBeLessThan(500)
+    expect(Date.now() - started).toBeLessThan(3_000) // promptly: not ended, it would wait for ever
     // A newer open under the same name (the runner reopening, a new spoolSource per open) takes over.
     const first = spoolSource(spool, { name: 'same' }).open({ signal: new AbortController().signal, log: silentLogger })[Symbol.asyncIterator]()
     const firstNext = first.next()

@@ -99,7 +99,7 @@ describe('folderInput', () => {
     const started = Date.now()
     await source.close()
     expect(await waiting).toEqual({ done: true, value: undefined })
-    expect(Date.now() - started).toBeLessThan(1_000)
+    expect(Date.now() - started).toBeLessThan(3_000) // promptly: not ended, it would wait for ever
   })
 
   it('checks its options at once and fails to open on a missing folder', async () => {

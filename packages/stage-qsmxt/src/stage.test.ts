@@ -169,9 +169,11 @@ describe('DICOM exam (real Philips GRE and Siemens T1), QSMxT v8, HD-BET v1, reg
     return lpsToRasTransform([row(0), row(1), row(2), [0, 0, 0, 1]] as unknown as Mat4)
   }
 
+  // Real data through stand-in tools and real resampling: seconds alone, far more on a loaded CI
+  // machine (one run passed 20 s), so a minute each.
   beforeAll(async () => {
     if (dataDir !== undefined) exam = await realExam(join(world.root, 'exam'))
-  })
+  }, 60_000)
 
   it.skipIf(dataDir === undefined)('registers the T1 with ANTs, puts the mask on the GRE grid and chi on the T1 grid', async () => {
     const { result, calls, workDir } = await run({}, exam, { STANDIN_QSMXT_VERSION: '8.3.4', STANDIN_HDBET_VERSION: '1', STANDIN_TRANSFORM: JSON.stringify(standIn) })
@@ -222,7 +224,7 @@ describe('DICOM exam (real Philips GRE and Siemens T1), QSMxT v8, HD-BET v1, reg
       checkedChi++
     }
     expect(checkedChi).toBeGreaterThan(100)
-  })
+  }, 60_000)
 
   it.skipIf(dataDir === undefined)('aligns to the FGATIR when given (elastix), and can resample with antsApplyTransforms', async () => {
     const { result, calls } = await run({ registration: 'elastix' }, { ...exam, fgatir: exam.t1! }, { STANDIN_TRANSFORM: JSON.stringify(standIn) })
@@ -242,7 +244,7 @@ describe('DICOM exam (real Philips GRE and Siemens T1), QSMxT v8, HD-BET v1, reg
       antsApplyTransformsArgs({ input: join(viaAnts.workDir, 'qsmxt', 'out', 'derivatives', 'qsmxt', 'sub-01', 'ses-01', 'anat', 'sub-01_ses-01_Chimap.nii'), reference: join(anat, 'sub-01_ses-01_T1w.nii.gz'), output: join(viaAnts.workDir, 'result', 'chi-on-target-ants.nii.gz'), interpolation: 'Linear', transform: join(register, 'ants_0GenericAffine.mat'), inverse: true }),
     ])
     expect((await readNiftiHeader(viaAnts.result.chiOnTarget)).dims).toEqual([96, 128, 128])
-  })
+  }, 60_000)
 })
 
 describe('in a pipeline', () => {
@@ -256,5 +258,5 @@ describe('in a pipeline', () => {
     expect(result.engine).toBe('qsmxt')
     expect(existsSync(result.chi)).toBe(true)
     expect(world.tools.invocations().slice(before).map((c) => c.cuda)).toEqual(['0', '0'])
-  })
+  }, 60_000)
 })

@@ -130,6 +130,10 @@ async function runStage(
     let retryInMs: number
     try {
       await mkdir(workDir, { recursive: true })
+      // The timeout (or the job's abort) may fire while the folder is made on a slow disk: a stage is
+      // never started on a signal that is already aborted (one that only listens for 'abort' would
+      // wait for ever; the runner's timeout test hung that way in about one run in twenty).
+      signal.throwIfAborted()
       const ctx: StageContext = {
         jobId,
         stage: stage.name,

@@ -70,8 +70,8 @@ interface RealTwiddles {
 const realTwiddleTables = new Map<number, RealTwiddles>()
 
 function realTwiddles(n: number): RealTwiddles {
-  let scratch = realTwiddleTables.get(n)
-  if (scratch === undefined) {
+  let tables = realTwiddleTables.get(n)
+  if (tables === undefined) {
     const m = n / 2
     const twiddleRe = new Float64Array(m + 1)
     const twiddleIm = new Float64Array(m + 1)
@@ -79,10 +79,10 @@ function realTwiddles(n: number): RealTwiddles {
       twiddleRe[k] = Math.cos((-2 * Math.PI * k) / n)
       twiddleIm[k] = Math.sin((-2 * Math.PI * k) / n)
     }
-    scratch = { twiddleRe, twiddleIm }
-    realTwiddleTables.set(n, scratch)
+    tables = { twiddleRe, twiddleIm }
+    realTwiddleTables.set(n, tables)
   }
-  return scratch
+  return tables
 }
 
 /** Forward real transform of `rows` rows of even length n, into half-spectrum rows of n/2 + 1 (split across the FFT threads). */

@@ -101,7 +101,8 @@ async function gunzipPrefix(handle: FileHandle, path: string): Promise<Uint8Arra
     let out: Uint8Array
     try {
       // Z_SYNC_FLUSH lets zlib return what it has for a stream cut short (Node's zlib docs, "Flushing").
-      out = nodeZlib().gunzipSync(compressed, { finishFlush: nodeZlib().constants.Z_SYNC_FLUSH })
+      const zlib = nodeZlib()
+      out = zlib.gunzipSync(compressed, { finishFlush: zlib.constants.Z_SYNC_FLUSH })
     } catch (error) {
       throw niftiError('NIFTI_INVALID', path, `corrupt gzip data: ${(error as Error).message}`, {}, error)
     }

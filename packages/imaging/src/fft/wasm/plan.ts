@@ -184,15 +184,18 @@ export class WasmStockhamPlan implements LinePlan {
   }
 }
 
-const plans = new Map<number, WasmStockhamPlan>()
+/** Per length: its plan, or null where the JS plan must serve. */
+const plans = new Map<number, WasmStockhamPlan | null>()
 
-/** The (cached, per thread) WebAssembly plan for length n, or undefined where the JS plan must serve (no SIMD, or a factor above 5). */
+/**
+ * The (cached, per thread) WebAssembly plan for length n, or undefined where the JS plan must serve
+ * (no SIMD, or a factor above 5). The answer is cached either way: the FFT asks once per chunk of a pass.
+ */
 export function wasmLinePlan(n: number): WasmStockhamPlan | undefined {
-  if (!wasmPlanSupported(n) || !wasmSimdAvailable()) return undefined
   let plan = plans.get(n)
   if (plan === undefined) {
-    plan = new WasmStockhamPlan(n)
+    plan = wasmPlanSupported(n) && wasmSimdAvailable() ? new WasmStockhamPlan(n) : null
     plans.set(n, plan)
   }
-  return plan
+  return plan ?? undefined
 }

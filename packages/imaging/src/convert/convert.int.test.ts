@@ -70,6 +70,7 @@ function rawValues(image: NiftiImage): number[] {
 }
 
 describe.skipIf(dataDir === undefined).each(cases)('$folder', ({ folder, refs }) => {
+  // Real data unpacked, converted and compared (1-7 s alone): a minute, as a loaded CI machine once passed 20 s.
   it('matches dcm2niix: dims, affine, stored voxels and scaling', async () => {
     const input = await unpacked(folder)
     const { instances, problems } = await indexDicom(input)
@@ -118,5 +119,5 @@ describe.skipIf(dataDir === undefined).each(cases)('$folder', ({ folder, refs })
     }
     expect(statSync(outDir).isDirectory()).toBe(true)
     expect(readdirSync(outDir).filter((file) => file.endsWith('.json')).length).toBe(readdirSync(outDir).filter((file) => file.endsWith('.nii')).length)
-  })
+  }, 60_000)
 })

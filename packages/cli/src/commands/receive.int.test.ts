@@ -43,7 +43,7 @@ describe.skipIf(!ready)('pacsflow receive', () => {
   afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
   it('stores what an allowed sender pushes, lists the study once complete, and stops on SIGTERM', async () => {
-    const receiving = start(['--aet', 'PACSFLOW', '--port', '0', '--spool', 'spool', '--allow', 'SCANNER, MODALITY', '--quiet', '300'], scratch)
+    const receiving = start(['--aet', 'PACSFLOW', '--port', '0', '--spool', 'spool', '--allow', 'SCANNER, MODALITY', '--quiet', '1500'], scratch)
     try {
       await until(() => receiving.err.join('').includes('receiving as'), 10_000)
       const port = /127\.0\.0\.1:(\d+)/.exec(receiving.err.join(''))?.[1]

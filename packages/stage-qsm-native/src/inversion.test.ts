@@ -1,6 +1,6 @@
 import type { Shape3 } from '@pacsflow/imaging'
 import { describe, expect, it } from 'vitest'
-import { gradient, gradientAdjoint } from './gradient.js'
+import { gradient, gradientAdjoint, weightedDivergence } from './gradient.js'
 import { rts, tkd } from './inversion.js'
 import { lsmr, lsmrDiagonal, type LinearOperator } from './lsmr.js'
 import { countMask } from './morphology.js'
@@ -89,6 +89,26 @@ describe('gradient', () => {
       right += x[i]! * gtv[i]!
     }
     expect(left).toBeCloseTo(right, 10)
+  })
+
+  it('weightedDivergence equals G^T V G x computed in three steps, bit for bit, edges and periodic wrap included', () => {
+    for (const shape of [[7, 6, 5], [1, 4, 3], [5, 1, 2]] as Shape3[]) {
+      const size = shape[0] * shape[1] * shape[2]
+      const random = seeded(11)
+      const x = Float64Array.from({ length: size }, random)
+      const v = Float64Array.from({ length: size }, random)
+      const where = Uint8Array.from({ length: size }, () => (random() < 0.7 ? 1 : 0))
+      const voxel = [0.9, 1.5, 2]
+      const g = [0, 1, 2].map(() => new Float64Array(size)) as [Float64Array, Float64Array, Float64Array]
+      gradient(x, shape, voxel, g)
+      for (const axis of g) for (let i = 0; i < size; i++) axis[i] = axis[i]! * v[i]!
+      const want = new Float64Array(size)
+      gradientAdjoint(g, shape, voxel, want)
+      for (let i = 0; i < size; i++) if (where[i] !== 1) want[i] = 0
+      const got = new Float64Array(size).fill(Number.NaN)
+      weightedDivergence(x, v, shape, voxel, where, got)
+      expect(got, shape.join('x')).toEqual(want)
+    }
   })
 })
 

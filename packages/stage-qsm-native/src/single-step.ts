@@ -3,7 +3,7 @@ import { PacsflowError } from '@pacsflow/core'
 import { cropVolume, fftArray, halfShape, irfft3d, padVolume, rfft3d, type HalfSpectrum, type Shape3 } from '@pacsflow/imaging'
 import { maskToBox, paddedBox, toBox } from './box.js'
 import { percentile } from './brain-mask.js'
-import { gradient, gradientAdjoint } from './gradient.js'
+import { gradient, weightedDivergence } from './gradient.js'
 import type { DipoleGrid } from './inversion.js'
 import { dipoleKernelHalf, negativeLaplacianHalf, sphereKernelHalf } from './kernels.js'
 import { squaredDistance, type Mask } from './morphology.js'
@@ -259,8 +259,8 @@ function dataDiagonal(hd: readonly Float64Array[], w: Float64Array, mask: Mask):
   return out
 }
 
-/** out = M F^-1 (kernel F x), x zero outside the mask. */
-function convolveMasked(model: Model, x: Float64Array, kernel: Float64Array, out: Float64Array): void {
+/** out = M F^-1 (kernel F x), x zero outside the mask; returns the dot product of x and out (taken in the same pass). */
+function convolveMasked(model: Model, x: Float64Array, kernel: Float64Array, out: Float64Array): number {
   const { shape, spectrum, mask } = model
   rfft3d(x, shape, spectrum)
   for (let k = 0; k < kernel.length; k++) {
@@ -268,7 +268,12 @@ function convolveMasked(model: Model, x: Float64Array, kernel: Float64Array, out
     spectrum.im[k]! *= kernel[k] as number
   }
   irfft3d(spectrum, shape, out)
-  for (let i = 0; i < out.length; i++) if (mask[i] !== 1) out[i] = 0
+  let dot = 0
+  for (let i = 0; i < out.length; i++) {
+    if (mask[i] !== 1) out[i] = 0
+    else dot += (x[i] as number) * (out[i] as number)
+  }
+  return dot
 }
 
 /** The reweighted system: TV weights v = 1 / sqrt(|grad x|^2 + eps) and the k-space preconditioner. */
@@ -299,9 +304,9 @@ function reweight(model: Model, x: Float64Array, lambda: number, epsilon: number
   return { lambda, v, preconditioner }
 }
 
-/** out = A x: the data term's normal operator plus lambda M G^T V G, for x zero outside the mask. */
-function applySystem(model: Model, system: System, x: Float64Array, out: Float64Array): void {
-  const { shape, spectrum, scratch, sum, work, hd, w2, mask, g, size } = model
+/** out = A x: the data term's normal operator plus lambda M G^T V G, for x zero outside the mask; returns the dot product of x and A x. */
+function applySystem(model: Model, system: System, x: Float64Array, out: Float64Array): number {
+  const { shape, spectrum, scratch, sum, work, hd, w2, mask, size } = model
   rfft3d(x, shape, spectrum)
   for (const [r, h] of hd.entries()) {
     for (let k = 0; k < h.length; k++) {
@@ -315,21 +320,19 @@ function applySystem(model: Model, system: System, x: Float64Array, out: Float64
     accumulate(sum, scratch, h, r === 0)
   }
   irfft3d(sum, shape, out)
-  gradient(x, shape, model.voxelSizeMm, g)
-  const v = system.v
-  for (const axis of [0, 1, 2] as const) {
-    const ga = g[axis]
-    for (let i = 0; i < size; i++) ga[i] = (ga[i] as number) * (v[i] as number)
-  }
-  gradientAdjoint(g, shape, model.voxelSizeMm, work)
+  weightedDivergence(x, system.v, shape, model.voxelSizeMm, mask, work)
   const lambda = system.lambda
-  for (let i = 0; i < size; i++) out[i] = mask[i] === 1 ? (out[i] as number) + lambda * (work[i] as number) : 0
-}
-
-function dot(a: Float64Array, b: Float64Array): number {
-  let s = 0
-  for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number)
-  return s
+  let dot = 0
+  for (let i = 0; i < size; i++) {
+    if (mask[i] !== 1) {
+      out[i] = 0
+      continue
+    }
+    const value = (out[i] as number) + lambda * (work[i] as number)
+    out[i] = value
+    dot += (x[i] as number) * value
+  }
+  return dot
 }
 
 /** Preconditioned CG (Hestenes & Stiefel 1952) on A x = b from the current x, `iterations` steps. */
@@ -340,22 +343,19 @@ async function preconditionedCg(model: Model, system: System, x: Float64Array, i
   const ap = fftArray(size)
   applySystem(model, system, x, ap)
   for (let i = 0; i < size; i++) r[i] = (b[i] as number) - (ap[i] as number)
-  convolveMasked(model, r, system.preconditioner, z)
+  let rz = convolveMasked(model, r, system.preconditioner, z)
   const p = fftArray(size)
   p.set(z)
-  let rz = dot(r, z)
   for (let it = 0; it < iterations && rz > 0; it++) {
     await checkpoint(signal)
-    applySystem(model, system, p, ap)
-    const pap = dot(p, ap)
+    const pap = applySystem(model, system, p, ap)
     if (!(pap > 0)) break
     const alpha = rz / pap
     for (let i = 0; i < size; i++) {
       x[i] = (x[i] as number) + alpha * (p[i] as number)
       r[i] = (r[i] as number) - alpha * (ap[i] as number)
     }
-    convolveMasked(model, r, system.preconditioner, z)
-    const next = dot(r, z)
+    const next = convolveMasked(model, r, system.preconditioner, z)
     const beta = next / rz
     rz = next
     for (let i = 0; i < size; i++) p[i] = (z[i] as number) + beta * (p[i] as number)

@@ -2,7 +2,7 @@
 import { PacsflowError } from '@pacsflow/core'
 import { linePlan, type LinePlan } from './line-plan.js'
 import { sharePass } from './threads.js'
-import { wasmLinePlan } from './wasm/index.js'
+import { wasmLinePlan, wasmPlanePlan } from './wasm/index.js'
 
 /** A real or imaginary part: float64 for accuracy, float32 to halve memory (intermediates are rounded to it). */
 export type FftArray = Float64Array | Float32Array
@@ -89,7 +89,7 @@ interface Scratch {
   readonly yr: Float64Array
   readonly yi: Float64Array
 }
-const scratches = new Map<number, Scratch>()
+const scratches = new Map<string, Scratch>()
 
 /**
  * `PACSFLOW_FFT_WASM=0` in the environment keeps every FFT on the TypeScript plans: a switch for a
@@ -107,14 +107,25 @@ export function planAndScratch(n: number): { plan: LinePlan; scratch: Scratch } 
   return wasm === undefined ? { plan: linePlan(n), scratch: scratchFor(n) } : { plan: wasm, scratch: wasm.scratch() }
 }
 
-function scratchFor(n: number): Scratch {
-  let scratch = scratches.get(n)
+function scratchFor(n: number, capacity = BATCH): Scratch {
+  const key = `${n}x${capacity}`
+  let scratch = scratches.get(key)
   if (scratch === undefined) {
-    const size = n * BATCH
+    const size = n * capacity
     scratch = { xr: new Float64Array(size), xi: new Float64Array(size), yr: new Float64Array(size), yi: new Float64Array(size) }
-    scratches.set(n, scratch)
+    scratches.set(key, scratch)
   }
   return scratch
+}
+
+/**
+ * A plan for lines of length n and a scratch that holds `capacity` of them at once (e.g. all the
+ * lines along y of one plane), apart from the scratch of {@link planAndScratch}(n): both can be in
+ * use together. WebAssembly where {@link planAndScratch} would take it and the plane fits, else TypeScript.
+ */
+export function planeScratch(n: number, capacity: number): { plan: LinePlan; scratch: Scratch } {
+  const wasm = WASM_ALLOWED ? wasmPlanePlan(n, capacity) : undefined
+  return wasm === undefined ? { plan: linePlan(n), scratch: scratchFor(n, capacity) } : { plan: wasm, scratch: wasm.scratch() }
 }
 
 /**

@@ -8,7 +8,7 @@
 // Press et al., Numerical Recipes, 12.3). The inverse runs the same relations backwards. The y and z
 // axes are then complex transforms of the half spectrum. An odd nx takes the complex path.
 import { PacsflowError } from '@pacsflow/core'
-import { axisLayout, checkVolume, fft3d, planAndScratch, runAxis, transformAxis, type FftArray, type Shape3 } from './fft3d.js'
+import { axisLayout, checkVolume, fft3d, planAndScratch, planeScratch, runAxis, transformAxis, type FftArray, type Shape3 } from './fft3d.js'
 import { fftArray, sharePass } from './threads.js'
 
 const BATCH = 16
@@ -39,8 +39,7 @@ export function rfft3d(input: FftArray, shape: Shape3, out?: HalfSpectrum): Half
   if (shape[0] % 2 === 1) {
     complexPath(input, shape, spectrum)
   } else {
-    realRows(input, shape[0], shape[1] * shape[2], spectrum)
-    runAxis(spectrum.re, spectrum.im, half, 1, false)
+    realPlanes(input, shape, spectrum)
     runAxis(spectrum.re, spectrum.im, half, 2, false)
   }
   return spectrum
@@ -57,9 +56,12 @@ export function irfft3d(spectrum: HalfSpectrum, shape: Shape3, out?: FftArray): 
   const target = out ?? fftArray(size)
   if (target.length !== size) throw new PacsflowError('INVALID_OPTIONS', `irfft3d: the output holds ${target.length} values, not ${size}`)
   runAxis(spectrum.re, spectrum.im, half, 2, true)
-  runAxis(spectrum.re, spectrum.im, half, 1, true)
-  if (shape[0] % 2 === 1) inverseComplexRows(spectrum, shape, target)
-  else inverseRealRows(spectrum, shape[0], shape[1] * shape[2], target)
+  if (shape[0] % 2 === 1) {
+    runAxis(spectrum.re, spectrum.im, half, 1, true)
+    inverseComplexRows(spectrum, shape, target)
+  } else {
+    inverseRealPlanes(spectrum, shape, target)
+  }
   return target
 }
 
@@ -85,21 +87,33 @@ function realTwiddles(n: number): RealTwiddles {
   return tables
 }
 
-/** Forward real transform of `rows` rows of even length n, into half-spectrum rows of n/2 + 1 (split across the FFT threads). */
-function realRows(input: FftArray, n: number, rows: number, out: HalfSpectrum): void {
-  const split = sharePass(
-    rows,
-    input.length,
-    [input, out.re, out.im],
-    { op: 'real-rows', input, n, re: out.re, im: out.im },
-    (first, last) => realRowRange(input, n, out, first, last),
-    BATCH,
-  )
-  if (!split) realRowRange(input, n, out, 0, rows)
+/**
+ * The x and y transforms of a real volume of even nx, plane by plane (split across the FFT threads
+ * by planes): each plane's rows go through the real-row transform into a plane scratch laid out
+ * `[ny][nx/2 + 1]`, which is already the batched layout of the y transform (the lines along y of a
+ * plane, interleaved), so the y transform runs on it in place and the plane is copied out whole.
+ */
+function realPlanes(input: FftArray, shape: Shape3, out: HalfSpectrum): void {
+  const split = sharePass(shape[2], input.length, [input, out.re, out.im], { op: 'real-planes', input, shape, re: out.re, im: out.im }, (first, last) => realPlaneRange(input, shape, out, first, last))
+  if (!split) realPlaneRange(input, shape, out, 0, shape[2])
 }
 
-/** {@link realRows} on rows `[firstRow, lastRow)` (the unit an FFT worker thread takes). */
-export function realRowRange(input: FftArray, n: number, out: HalfSpectrum, firstRow: number, lastRow: number): void {
+/** {@link realPlanes} on planes `[firstPlane, lastPlane)` (the unit an FFT worker thread takes). */
+export function realPlaneRange(input: FftArray, shape: Shape3, out: HalfSpectrum, firstPlane: number, lastPlane: number): void {
+  const [nx, ny] = shape
+  const hx = nx / 2 + 1
+  const count = ny * hx
+  const { plan, scratch } = planeScratch(ny, hx)
+  for (let z = firstPlane; z < lastPlane; z++) {
+    realRowsInto(input, nx, z * ny, (z + 1) * ny, scratch.xr, scratch.xi)
+    const inY = ny > 1 && plan.transform(scratch.xr, scratch.xi, scratch.yr, scratch.yi, hx) === 1
+    out.re.set((inY ? scratch.yr : scratch.xr).subarray(0, count), z * count)
+    out.im.set((inY ? scratch.yi : scratch.xi).subarray(0, count), z * count)
+  }
+}
+
+/** Forward real transform of rows `[firstRow, lastRow)` of even length n into half-spectrum rows of n/2 + 1 at the start of `outRe`/`outIm`. */
+function realRowsInto(input: FftArray, n: number, firstRow: number, lastRow: number, outRe: Float64Array, outIm: Float64Array): void {
   const m = n / 2
   const { plan, scratch } = planAndScratch(m)
   const { twiddleRe, twiddleIm } = realTwiddles(n)
@@ -117,7 +131,7 @@ export function realRowRange(input: FftArray, n: number, out: HalfSpectrum, firs
     const zr = inY ? yr : xr
     const zi = inY ? yi : xi
     for (let b = 0; b < batch; b++) {
-      const to = (first + b) * (m + 1)
+      const to = (first - firstRow + b) * (m + 1)
       for (let k = 0; k <= m; k++) {
         // Z_(k mod M) and Z_((M - k) mod M), without an integer division per value.
         const a = (k === m ? 0 : k) * batch + b
@@ -133,43 +147,64 @@ export function realRowRange(input: FftArray, n: number, out: HalfSpectrum, firs
         const oi = -0.5 * (ar - cr)
         const wr = twiddleRe[k] as number
         const wi = twiddleIm[k] as number
-        out.re[to + k] = er + or * wr - oi * wi
-        out.im[to + k] = ei + or * wi + oi * wr
+        outRe[to + k] = er + or * wr - oi * wi
+        outIm[to + k] = ei + or * wi + oi * wr
       }
     }
   }
 }
 
-/** Inverse of {@link realRows}: half-spectrum rows (already inverse-transformed along y, z) to real rows. */
-function inverseRealRows(spectrum: HalfSpectrum, n: number, rows: number, out: FftArray): void {
+/**
+ * The inverse of {@link realPlanes}, on a half spectrum already inverse-transformed along z, plane by
+ * plane: the plane is copied into the plane scratch with its real and imaginary parts swapped, the
+ * forward y transform run on it, and the swap undone with the 1/ny scale as the rows are read
+ * (swap(z) = i conj(z), so swap(F swap(x)) = conj(F conj(x)) = ny F^-1 x), then the inverse real rows.
+ */
+function inverseRealPlanes(spectrum: HalfSpectrum, shape: Shape3, out: FftArray): void {
   const { re, im } = spectrum
-  const split = sharePass(
-    rows,
-    out.length,
-    [re, im, out],
-    { op: 'inverse-real-rows', re, im, n, out },
-    (first, last) => inverseRealRowRange(spectrum, n, out, first, last),
-    BATCH,
-  )
-  if (!split) inverseRealRowRange(spectrum, n, out, 0, rows)
+  const split = sharePass(shape[2], out.length, [re, im, out], { op: 'inverse-real-planes', re, im, shape, out }, (first, last) => inverseRealPlaneRange(spectrum, shape, out, first, last))
+  if (!split) inverseRealPlaneRange(spectrum, shape, out, 0, shape[2])
 }
 
-/** {@link inverseRealRows} on rows `[firstRow, lastRow)` (the unit an FFT worker thread takes). */
-export function inverseRealRowRange(spectrum: HalfSpectrum, n: number, out: FftArray, firstRow: number, lastRow: number): void {
+/** {@link inverseRealPlanes} on planes `[firstPlane, lastPlane)` (the unit an FFT worker thread takes). */
+export function inverseRealPlaneRange(spectrum: HalfSpectrum, shape: Shape3, out: FftArray, firstPlane: number, lastPlane: number): void {
+  const [nx, ny] = shape
+  const hx = nx / 2 + 1
+  const count = ny * hx
+  const { plan, scratch } = planeScratch(ny, hx)
+  for (let z = firstPlane; z < lastPlane; z++) {
+    const at = z * count
+    if (ny === 1) {
+      inverseRealRowsFrom(spectrum.re, spectrum.im, at, 1, nx, out, z, z + 1)
+      continue
+    }
+    scratch.xr.set(spectrum.im.subarray(at, at + count))
+    scratch.xi.set(spectrum.re.subarray(at, at + count))
+    const inY = plan.transform(scratch.xr, scratch.xi, scratch.yr, scratch.yi, hx) === 1
+    // Swapped back: the real part is the imaginary result.
+    inverseRealRowsFrom(inY ? scratch.yi : scratch.xi, inY ? scratch.yr : scratch.xr, 0, 1 / ny, nx, out, z * ny, (z + 1) * ny)
+  }
+}
+
+/**
+ * Half-spectrum rows (already inverse-transformed along y and z) to real rows `[firstRow, lastRow)`
+ * of even length n: row `firstRow` is read at `from` in `re`/`im`, each value times `scale`.
+ */
+function inverseRealRowsFrom(re: Float64Array, im: Float64Array, from: number, scale: number, n: number, out: FftArray, firstRow: number, lastRow: number): void {
   const m = n / 2
   const { plan, scratch } = planAndScratch(m)
   const { twiddleRe, twiddleIm } = realTwiddles(n)
   const { xr, xi, yr, yi } = scratch
-  const scale = 1 / m
+  const outScale = 1 / m
   for (let first = firstRow; first < lastRow; first += BATCH) {
     const batch = Math.min(BATCH, lastRow - first)
     for (let b = 0; b < batch; b++) {
-      const from = (first + b) * (m + 1)
+      const row = from + (first - firstRow + b) * (m + 1)
       for (let k = 0; k < m; k++) {
-        const ar = spectrum.re[from + k] as number
-        const ai = spectrum.im[from + k] as number
-        const cr = spectrum.re[from + m - k] as number
-        const ci = -(spectrum.im[from + m - k] as number)
+        const ar = scale * (re[row + k] as number)
+        const ai = scale * (im[row + k] as number)
+        const cr = scale * (re[row + m - k] as number)
+        const ci = -(scale * (im[row + m - k] as number))
         const er = 0.5 * (ar + cr)
         const ei = 0.5 * (ai + ci)
         // O = (X_k - conj X_(M-k)) W^-k / 2
@@ -190,8 +225,8 @@ export function inverseRealRowRange(spectrum: HalfSpectrum, n: number, out: FftA
     for (let b = 0; b < batch; b++) {
       const to = (first + b) * n
       for (let j = 0; j < m; j++) {
-        out[to + 2 * j] = scale * (zr[j * batch + b] as number)
-        out[to + 2 * j + 1] = -scale * (zi[j * batch + b] as number)
+        out[to + 2 * j] = outScale * (zr[j * batch + b] as number)
+        out[to + 2 * j + 1] = -outScale * (zi[j * batch + b] as number)
       }
     }
   }

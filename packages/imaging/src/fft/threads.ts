@@ -24,8 +24,8 @@ const START_TIMEOUT_MS = 30_000
 /** What a pass does, over which arrays (the units each thread takes come from {@link claimChunks}). */
 export type FftJob =
   | { readonly op: 'axis'; readonly re: Float64Array | Float32Array; readonly im: Float64Array | Float32Array; readonly shape: readonly [number, number, number]; readonly axis: 0 | 1 | 2; readonly inverse: boolean }
-  | { readonly op: 'real-rows'; readonly input: Float64Array | Float32Array; readonly n: number; readonly re: Float64Array; readonly im: Float64Array }
-  | { readonly op: 'inverse-real-rows'; readonly re: Float64Array; readonly im: Float64Array; readonly n: number; readonly out: Float64Array | Float32Array }
+  | { readonly op: 'real-planes'; readonly input: Float64Array | Float32Array; readonly shape: readonly [number, number, number]; readonly re: Float64Array; readonly im: Float64Array }
+  | { readonly op: 'inverse-real-planes'; readonly re: Float64Array; readonly im: Float64Array; readonly shape: readonly [number, number, number]; readonly out: Float64Array | Float32Array }
 
 interface Pool {
   readonly workers: Worker[]

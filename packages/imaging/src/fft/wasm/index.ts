@@ -1,2 +1,2 @@
 // The WebAssembly SIMD line plans of the FFT: what fft3d.ts needs to use them where the runtime has SIMD.
-export { MAX_BATCH, WasmStockhamPlan, wasmLinePlan, wasmPlanSupported, wasmSimdAvailable, type WasmScratch } from './plan.js'
+export { MAX_BATCH, WasmStockhamPlan, wasmLinePlan, wasmPlanePlan, wasmPlanSupported, wasmSimdAvailable, type WasmScratch } from './plan.js'

@@ -1,7 +1,7 @@
 // A LinePlan whose Stockham stages run as WebAssembly SIMD kernels on its own memory; results bit-identical to linePlan(n) from line-plan.ts.
 //
 // One plan per length n owns one WebAssembly.Memory laid out as
-//   [xr | xi | yr | yi | stage twiddles],  each part n * MAX_BATCH float64,
+//   [xr | xi | yr | yi | stage twiddles],  each part n * capacity float64 (capacity MAX_BATCH unless asked),
 // and exposes the four parts as Float64Array views (`scratch()`). The caller gathers lines into
 // those views and calls `transform` on them: the kernels then read and write the memory in
 // place, with no copy. Arrays that are not on the plan's memory are copied in and out (a
@@ -15,8 +15,11 @@ import { FunctionBuilder, ValType, encodeModule } from './assembler.js'
 import { MEMORY_IMPORT, kernelModuleBytes, kernelName, type Kernel, type KernelRadix } from './butterflies.js'
 import { webAssemblyApi, type WasmApi, type WasmMemory, type WasmModule } from './runtime.js'
 
-/** Lines per transform, as fft3d.ts batches them: the scratch parts hold n * MAX_BATCH values. */
+/** Lines per transform, as fft3d.ts batches them: the scratch parts of a {@link wasmLinePlan} hold n * MAX_BATCH values. */
 export const MAX_BATCH = 16
+
+/** Most values a scratch part of a {@link wasmPlanePlan} holds (8 MiB per part). */
+const MAX_PLANE_VALUES = 1 << 20
 
 /** Longest line a plan takes: keeps every byte address well inside the kernels' i32 range. */
 const MAX_LENGTH = 1 << 20
@@ -75,9 +78,14 @@ function apart(x: number, y: number, bytes: number): boolean {
   return Math.abs(x - y) >= bytes
 }
 
-/** A forward FFT plan of length n (see the module comment); throws INVALID_OPTIONS unless {@link wasmPlanSupported}(n) and {@link wasmSimdAvailable}(). */
+/**
+ * A forward FFT plan of length n (see the module comment) for up to `capacity` lines at once (default
+ * MAX_BATCH); throws INVALID_OPTIONS unless {@link wasmPlanSupported}(n) and {@link wasmSimdAvailable}().
+ */
 export class WasmStockhamPlan implements LinePlan {
   readonly n: number
+  /** Most lines one transform takes: the scratch parts hold n * capacity values. */
+  readonly capacity: number
   private readonly memory: WasmMemory
   /** memory.buffer, read once: the getter is a slow API call, and the memory never grows so the buffer never changes. */
   private readonly buffer: ArrayBuffer
@@ -86,11 +94,15 @@ export class WasmStockhamPlan implements LinePlan {
   /** Bytes of one scratch part. */
   private readonly partBytes: number
 
-  constructor(n: number) {
+  constructor(n: number, capacity: number = MAX_BATCH) {
     if (!wasmPlanSupported(n)) throw new PacsflowError('INVALID_OPTIONS', `WasmStockhamPlan: length ${n} is not a positive 2/3/5-smooth integer up to ${MAX_LENGTH}`)
+    if (!Number.isInteger(capacity) || capacity < 1 || n * capacity > MAX_PLANE_VALUES) {
+      throw new PacsflowError('INVALID_OPTIONS', `WasmStockhamPlan: a capacity of ${capacity} lines of ${n} is not an integer from 1 to ${Math.floor(MAX_PLANE_VALUES / n)}`)
+    }
     const { api, module } = kernelsModule()
     this.n = n
-    this.partBytes = n * MAX_BATCH * 8
+    this.capacity = capacity
+    this.partBytes = n * capacity * 8
     const tables: { radix: KernelRadix; m: number; stride: number; twiddles: Float64Array; at: number }[] = []
     let at = 4 * this.partBytes
     let length = n
@@ -109,7 +121,7 @@ export class WasmStockhamPlan implements LinePlan {
       new Float64Array(this.buffer, table.at, table.twiddles.length).set(table.twiddles)
       this.stages.push({ kernel: exports[kernelName(table.radix)] as Kernel, m: table.m, stride: table.stride, twiddles: table.at })
     }
-    const part = (index: number): Float64Array => new Float64Array(this.buffer, index * this.partBytes, n * MAX_BATCH)
+    const part = (index: number): Float64Array => new Float64Array(this.buffer, index * this.partBytes, n * capacity)
     this.views = { xr: part(0), xi: part(1), yr: part(2), yi: part(3) }
   }
 
@@ -119,14 +131,14 @@ export class WasmStockhamPlan implements LinePlan {
   }
 
   /**
-   * Transforms `batch` (1..MAX_BATCH) interleaved lines held in `(xr, xi)`, with `(yr, yi)` as
+   * Transforms `batch` (1..capacity) interleaved lines held in `(xr, xi)`, with `(yr, yi)` as
    * scratch; returns which pair holds the result (0: x, 1: y), as StockhamPlan does. Views on the
    * plan's memory run in place; other arrays are copied in and out.
    */
   transform(xr: Float64Array, xi: Float64Array, yr: Float64Array, yi: Float64Array, batch: number): 0 | 1 {
     // The checks allocate nothing: for short lines they would otherwise cost as much as the butterflies.
-    if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH) {
-      throw new PacsflowError('INVALID_OPTIONS', `WasmStockhamPlan: batch must be an integer from 1 to ${MAX_BATCH}, got ${batch}`)
+    if (!Number.isInteger(batch) || batch < 1 || batch > this.capacity) {
+      throw new PacsflowError('INVALID_OPTIONS', `WasmStockhamPlan: batch must be an integer from 1 to ${this.capacity}, got ${batch}`)
     }
     const views = this.views
     const part = this.partBytes
@@ -196,6 +208,25 @@ export function wasmLinePlan(n: number): WasmStockhamPlan | undefined {
   if (plan === undefined) {
     plan = wasmPlanSupported(n) && wasmSimdAvailable() ? new WasmStockhamPlan(n) : null
     plans.set(n, plan)
+  }
+  return plan ?? undefined
+}
+
+/** Per length and capacity: the plane plan, or null where the JS plan must serve. */
+const planePlans = new Map<string, WasmStockhamPlan | null>()
+
+/**
+ * A (cached, per thread) WebAssembly plan of length n whose scratch holds `capacity` lines at once,
+ * e.g. every line along y of a plane of a volume, or undefined where the JS plan must serve (no SIMD,
+ * a factor above 5, or more than 2^20 values per part). Its own memory: a {@link wasmLinePlan} of
+ * the same length may run while this plan's scratch holds data.
+ */
+export function wasmPlanePlan(n: number, capacity: number): WasmStockhamPlan | undefined {
+  const key = `${n}x${capacity}`
+  let plan = planePlans.get(key)
+  if (plan === undefined) {
+    plan = wasmPlanSupported(n) && wasmSimdAvailable() && Number.isInteger(capacity) && capacity >= 1 && n * capacity <= MAX_PLANE_VALUES ? new WasmStockhamPlan(n, capacity) : null
+    planePlans.set(key, plan)
   }
   return plan ?? undefined
 }

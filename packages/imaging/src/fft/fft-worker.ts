@@ -1,7 +1,7 @@
 // The FFT worker thread's entry: takes chunks of each pass it is sent, on memory shared with the calling thread, until none is left.
 import { parentPort, workerData } from 'node:worker_threads'
 import { transformAxis } from './fft3d.js'
-import { inverseRealPlaneRange, realPlaneRange } from './real-fft.js'
+import { inverseRealPlaneRange, realPlaneRange, zColumnRange } from './real-fft.js'
 import { claimChunks, FAILURE_BYTES, type FftJob, type FftPass } from './threads.js'
 
 const { control, failure } = workerData as { control: Int32Array; failure: Uint8Array }
@@ -15,6 +15,9 @@ function run(job: FftJob, first: number, last: number): void {
       return
     case 'real-planes':
       realPlaneRange(job.input, job.shape, { re: job.re, im: job.im }, first, last)
+      return
+    case 'z-columns':
+      zColumnRange({ re: job.re, im: job.im }, job.shape, job.inverse, first, last)
       return
     case 'inverse-real-planes':
       inverseRealPlaneRange({ re: job.re, im: job.im }, job.shape, job.out, first, last)

@@ -40,7 +40,7 @@ export function rfft3d(input: FftArray, shape: Shape3, out?: HalfSpectrum): Half
     complexPath(input, shape, spectrum)
   } else {
     realPlanes(input, shape, spectrum)
-    runAxis(spectrum.re, spectrum.im, half, 2, false)
+    zColumns(spectrum, half, false)
   }
   return spectrum
 }
@@ -55,11 +55,13 @@ export function irfft3d(spectrum: HalfSpectrum, shape: Shape3, out?: FftArray): 
   const size = shape[0] * shape[1] * shape[2]
   const target = out ?? fftArray(size)
   if (target.length !== size) throw new PacsflowError('INVALID_OPTIONS', `irfft3d: the output holds ${target.length} values, not ${size}`)
-  runAxis(spectrum.re, spectrum.im, half, 2, true)
   if (shape[0] % 2 === 1) {
+    runAxis(spectrum.re, spectrum.im, half, 2, true)
     runAxis(spectrum.re, spectrum.im, half, 1, true)
     inverseComplexRows(spectrum, shape, target)
   } else {
+    // Unnormalised along z; the 1/(ny nz) of both inverses is applied as the plane pass reads.
+    zColumns(spectrum, half, true)
     inverseRealPlanes(spectrum, shape, target)
   }
   return target
@@ -85,6 +87,55 @@ function realTwiddles(n: number): RealTwiddles {
     realTwiddleTables.set(n, tables)
   }
   return tables
+}
+
+/** Values per part of the scratch a chunk of z columns is copied into: 256 KiB, four parts in a core's L2. */
+const COLUMN_CHUNK_VALUES = 32768
+
+/** Columns (lines along z) per chunk of {@link zColumns} for a half spectrum of `columns` columns of length nz. */
+function columnsPerChunk(nz: number, columns: number): number {
+  return Math.min(columns, Math.max(BATCH, Math.floor(COLUMN_CHUNK_VALUES / nz)))
+}
+
+/**
+ * The z transforms of a half spectrum in place, in chunks of neighbouring columns (split across the
+ * FFT threads by chunks). A chunk's values at each z are contiguous in the volume, so it is copied
+ * into the plan's scratch with one block copy per z and part, and lies there in the batched layout
+ * the plan transforms. The inverse is unnormalised: the real and imaginary parts are swapped on the
+ * way in and out (swap(z) = i conj(z), so swap(F swap(x)) = n F^-1 x), and the caller scales.
+ */
+function zColumns(spectrum: HalfSpectrum, half: Shape3, inverse: boolean): void {
+  const [hx, ny, nz] = half
+  if (nz === 1) return
+  const { re, im } = spectrum
+  const chunks = Math.ceil((hx * ny) / columnsPerChunk(nz, hx * ny))
+  const split = sharePass(chunks, re.length, [re, im], { op: 'z-columns', re, im, shape: half, inverse }, (first, last) => zColumnRange(spectrum, half, inverse, first, last))
+  if (!split) zColumnRange(spectrum, half, inverse, 0, chunks)
+}
+
+/** {@link zColumns} on chunks `[firstChunk, lastChunk)` (the unit an FFT worker thread takes). */
+export function zColumnRange(spectrum: HalfSpectrum, half: Shape3, inverse: boolean, firstChunk: number, lastChunk: number): void {
+  const [hx, ny, nz] = half
+  const columns = hx * ny
+  const width = columnsPerChunk(nz, columns)
+  const { plan, scratch } = planeScratch(nz, width)
+  const { xr, xi, yr, yi } = scratch
+  const [partA, partB] = inverse ? [spectrum.im, spectrum.re] : [spectrum.re, spectrum.im]
+  for (let chunk = firstChunk; chunk < lastChunk; chunk++) {
+    const first = chunk * width
+    const count = Math.min(width, columns - first)
+    for (let z = 0, from = first, to = 0; z < nz; z++, from += columns, to += count) {
+      xr.set(partA.subarray(from, from + count), to)
+      xi.set(partB.subarray(from, from + count), to)
+    }
+    const inY = plan.transform(xr, xi, yr, yi, count) === 1
+    const resultA = inY ? yr : xr
+    const resultB = inY ? yi : xi
+    for (let z = 0, from = 0, to = first; z < nz; z++, from += count, to += columns) {
+      partA.set(resultA.subarray(from, from + count), to)
+      partB.set(resultB.subarray(from, from + count), to)
+    }
+  }
 }
 
 /**
@@ -155,10 +206,11 @@ function realRowsInto(input: FftArray, n: number, firstRow: number, lastRow: num
 }
 
 /**
- * The inverse of {@link realPlanes}, on a half spectrum already inverse-transformed along z, plane by
- * plane: the plane is copied into the plane scratch with its real and imaginary parts swapped, the
- * forward y transform run on it, and the swap undone with the 1/ny scale as the rows are read
- * (swap(z) = i conj(z), so swap(F swap(x)) = conj(F conj(x)) = ny F^-1 x), then the inverse real rows.
+ * The inverse of {@link realPlanes}, on a half spectrum already inverse-transformed along z (not
+ * normalised), plane by plane: the plane is copied into the plane scratch with its real and
+ * imaginary parts swapped, the forward y transform run on it, and the swap undone with the scale
+ * 1/(ny nz) as the rows are read (swap(z) = i conj(z), so swap(F swap(x)) = conj(F conj(x)) = ny F^-1 x),
+ * then the inverse real rows.
  */
 function inverseRealPlanes(spectrum: HalfSpectrum, shape: Shape3, out: FftArray): void {
   const { re, im } = spectrum
@@ -168,21 +220,23 @@ function inverseRealPlanes(spectrum: HalfSpectrum, shape: Shape3, out: FftArray)
 
 /** {@link inverseRealPlanes} on planes `[firstPlane, lastPlane)` (the unit an FFT worker thread takes). */
 export function inverseRealPlaneRange(spectrum: HalfSpectrum, shape: Shape3, out: FftArray, firstPlane: number, lastPlane: number): void {
-  const [nx, ny] = shape
+  const [nx, ny, nz] = shape
   const hx = nx / 2 + 1
   const count = ny * hx
+  // The normalisation of the y and z inverses (zColumns leaves z unnormalised), once per value.
+  const scale = 1 / (ny * nz)
   const { plan, scratch } = planeScratch(ny, hx)
   for (let z = firstPlane; z < lastPlane; z++) {
     const at = z * count
     if (ny === 1) {
-      inverseRealRowsFrom(spectrum.re, spectrum.im, at, 1, nx, out, z, z + 1)
+      inverseRealRowsFrom(spectrum.re, spectrum.im, at, scale, nx, out, z, z + 1)
       continue
     }
     scratch.xr.set(spectrum.im.subarray(at, at + count))
     scratch.xi.set(spectrum.re.subarray(at, at + count))
     const inY = plan.transform(scratch.xr, scratch.xi, scratch.yr, scratch.yi, hx) === 1
     // Swapped back: the real part is the imaginary result.
-    inverseRealRowsFrom(inY ? scratch.yi : scratch.xi, inY ? scratch.yr : scratch.xr, 0, 1 / ny, nx, out, z * ny, (z + 1) * ny)
+    inverseRealRowsFrom(inY ? scratch.yi : scratch.xi, inY ? scratch.yr : scratch.xr, 0, scale, nx, out, z * ny, (z + 1) * ny)
   }
 }
 

@@ -25,6 +25,7 @@ const START_TIMEOUT_MS = 30_000
 export type FftJob =
   | { readonly op: 'axis'; readonly re: Float64Array | Float32Array; readonly im: Float64Array | Float32Array; readonly shape: readonly [number, number, number]; readonly axis: 0 | 1 | 2; readonly inverse: boolean }
   | { readonly op: 'real-planes'; readonly input: Float64Array | Float32Array; readonly shape: readonly [number, number, number]; readonly re: Float64Array; readonly im: Float64Array }
+  | { readonly op: 'z-columns'; readonly re: Float64Array; readonly im: Float64Array; readonly shape: readonly [number, number, number]; readonly inverse: boolean }
   | { readonly op: 'inverse-real-planes'; readonly re: Float64Array; readonly im: Float64Array; readonly shape: readonly [number, number, number]; readonly out: Float64Array | Float32Array }
 
 interface Pool {

@@ -164,7 +164,7 @@ export function realPlaneRange(input: FftArray, shape: Shape3, out: HalfSpectrum
 }
 
 /** Forward real transform of rows `[firstRow, lastRow)` of even length n into half-spectrum rows of n/2 + 1 at the start of `outRe`/`outIm`. */
-function realRowsInto(input: FftArray, n: number, firstRow: number, lastRow: number, outRe: Float64Array, outIm: Float64Array): void {
+export function realRowsInto(input: FftArray, n: number, firstRow: number, lastRow: number, outRe: Float64Array, outIm: Float64Array): void {
   const m = n / 2
   const { plan, scratch } = planAndScratch(m)
   const { twiddleRe, twiddleIm } = realTwiddles(n)
@@ -244,7 +244,7 @@ export function inverseRealPlaneRange(spectrum: HalfSpectrum, shape: Shape3, out
  * Half-spectrum rows (already inverse-transformed along y and z) to real rows `[firstRow, lastRow)`
  * of even length n: row `firstRow` is read at `from` in `re`/`im`, each value times `scale`.
  */
-function inverseRealRowsFrom(re: Float64Array, im: Float64Array, from: number, scale: number, n: number, out: FftArray, firstRow: number, lastRow: number): void {
+export function inverseRealRowsFrom(re: Float64Array, im: Float64Array, from: number, scale: number, n: number, out: FftArray, firstRow: number, lastRow: number): void {
   const m = n / 2
   const { plan, scratch } = planAndScratch(m)
   const { twiddleRe, twiddleIm } = realTwiddles(n)

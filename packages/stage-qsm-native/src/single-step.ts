@@ -1,6 +1,6 @@
 // One-step QSM: the background is removed inside the model (spherical mean value high-pass on field and model), with a TV-regularised dipole inversion.
 import { PacsflowError } from '@pacsflow/core'
-import { cropVolume, fftArray, halfShape, irfft3d, padVolume, rfft3d, type HalfSpectrum, type Shape3 } from '@pacsflow/imaging'
+import { accumulateFiltered, cropVolume, fftArray, filterSpectrum, halfShape, irfft3d, multiplyInPlace, padVolume, rfft3d, type HalfSpectrum, type Shape3 } from '@pacsflow/imaging'
 import { maskToBox, paddedBox, toBox } from './box.js'
 import { percentile } from './brain-mask.js'
 import { gradient, weightedDivergence } from './gradient.js'
@@ -178,7 +178,8 @@ function buildModel(field: ArrayLike<number>, mask: Mask, grid: DipoleGrid, radi
   const w2: Float64Array[] = []
   const taken = new Uint8Array(size)
   for (const radius of radiiMm) {
-    const weight = new Float64Array(size)
+    // Shared arrays (when the FFT threads run), like the kernels below: the products split across threads.
+    const weight = fftArray(size)
     let served = 0
     for (let i = 0; i < size; i++) {
       if (mask[i] !== 1 || taken[i] === 1 || (distance2[i] as number) <= radius * radius) continue
@@ -188,7 +189,8 @@ function buildModel(field: ArrayLike<number>, mask: Mask, grid: DipoleGrid, radi
     }
     if (served === 0) continue
     const s = sphereKernelHalf(shape, voxelSizeMm, radius)
-    const h = s.map((v, k) => (1 - v) * (d[k] as number))
+    const h = fftArray(halfLength)
+    for (let k = 0; k < halfLength; k++) h[k] = (1 - (s[k] as number)) * (d[k] as number)
     // b += D (1 - S) W^2 M_r (1 - S) f
     for (let k = 0; k < halfLength; k++) {
       scratch.re[k] = (1 - (s[k] as number)) * (fieldSpectrum.re[k] as number)
@@ -197,7 +199,7 @@ function buildModel(field: ArrayLike<number>, mask: Mask, grid: DipoleGrid, radi
     irfft3d(scratch, shape, work)
     for (let i = 0; i < size; i++) work[i] = (work[i] as number) * (weight[i] as number)
     rfft3d(work, shape, scratch)
-    accumulate(sum, scratch, h, hd.length === 0)
+    accumulateFiltered(sum, scratch, h, hd.length === 0)
     hd.push(h)
     w2.push(weight)
   }
@@ -211,15 +213,6 @@ function buildModel(field: ArrayLike<number>, mask: Mask, grid: DipoleGrid, radi
     negativeLaplacian: negativeLaplacianHalf(shape, voxelSizeMm),
     spectrum: fieldSpectrum,
     g: [fftArray(size), fftArray(size), fftArray(size)],
-  }
-}
-
-/** sum (+)= kernel * term, on half spectra (`first` starts the sum). */
-function accumulate(sum: HalfSpectrum, term: HalfSpectrum, kernel: Float64Array, first: boolean): void {
-  for (let k = 0; k < kernel.length; k++) {
-    const h = kernel[k] as number
-    sum.re[k] = (first ? 0 : (sum.re[k] as number)) + h * (term.re[k] as number)
-    sum.im[k] = (first ? 0 : (sum.im[k] as number)) + h * (term.im[k] as number)
   }
 }
 
@@ -263,10 +256,7 @@ function dataDiagonal(hd: readonly Float64Array[], w: Float64Array, mask: Mask):
 function convolveMasked(model: Model, x: Float64Array, kernel: Float64Array, out: Float64Array): number {
   const { shape, spectrum, mask } = model
   rfft3d(x, shape, spectrum)
-  for (let k = 0; k < kernel.length; k++) {
-    spectrum.re[k]! *= kernel[k] as number
-    spectrum.im[k]! *= kernel[k] as number
-  }
+  filterSpectrum(spectrum, kernel)
   irfft3d(spectrum, shape, out)
   let dot = 0
   for (let i = 0; i < out.length; i++) {
@@ -293,7 +283,7 @@ function reweight(model: Model, x: Float64Array, lambda: number, epsilon: number
   const data = model.dataDiagonal
   let largest = 0
   for (let k = 0; k < data.length; k++) largest = Math.max(largest, data[k] as number)
-  const preconditioner = new Float64Array(data.length)
+  const preconditioner = fftArray(data.length)
   for (let k = 0; k < data.length; k++) {
     preconditioner[k] = 1 / ((data[k] as number) + lambda * typical * (model.negativeLaplacian[k] as number) + 1e-9 * largest)
   }
@@ -309,15 +299,11 @@ function applySystem(model: Model, system: System, x: Float64Array, out: Float64
   const { shape, spectrum, scratch, sum, work, hd, w2, mask, size } = model
   rfft3d(x, shape, spectrum)
   for (const [r, h] of hd.entries()) {
-    for (let k = 0; k < h.length; k++) {
-      scratch.re[k] = (h[k] as number) * (spectrum.re[k] as number)
-      scratch.im[k] = (h[k] as number) * (spectrum.im[k] as number)
-    }
+    filterSpectrum(spectrum, h, scratch)
     irfft3d(scratch, shape, work)
-    const weight = w2[r]!
-    for (let i = 0; i < size; i++) work[i] = (work[i] as number) * (weight[i] as number)
+    multiplyInPlace(work, w2[r]!)
     rfft3d(work, shape, scratch)
-    accumulate(sum, scratch, h, r === 0)
+    accumulateFiltered(sum, scratch, h, r === 0)
   }
   irfft3d(sum, shape, out)
   weightedDivergence(x, system.v, shape, model.voxelSizeMm, mask, work)

@@ -2,6 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { transformAxis } from './fft3d.js'
 import { inverseRealPlaneRange, realPlaneRange, zColumnRange } from './real-fft.js'
+import { elementwiseRange } from './spectral.js'
 import { claimChunks, FAILURE_BYTES, type FftJob, type FftPass } from './threads.js'
 
 const { control, failure } = workerData as { control: Int32Array; failure: Uint8Array }
@@ -15,6 +16,9 @@ function run(job: FftJob, first: number, last: number): void {
       return
     case 'real-planes':
       realPlaneRange(job.input, job.shape, { re: job.re, im: job.im }, first, last)
+      return
+    case 'elementwise':
+      elementwiseRange(job.job, first, last)
       return
     case 'z-columns':
       zColumnRange({ re: job.re, im: job.im }, job.shape, job.inverse, first, last)

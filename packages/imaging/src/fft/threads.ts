@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os'
 import { pathToFileURL } from 'node:url'
 import type { Worker } from 'node:worker_threads'
 import { PacsflowError } from '@pacsflow/core'
+import type { ElementwiseJob } from './spectral.js'
 
 /** Smallest pass (values per part) worth splitting: below it the message round trip costs more than it saves. */
 const MIN_PARALLEL_VALUES = 1 << 16
@@ -26,6 +27,7 @@ export type FftJob =
   | { readonly op: 'axis'; readonly re: Float64Array | Float32Array; readonly im: Float64Array | Float32Array; readonly shape: readonly [number, number, number]; readonly axis: 0 | 1 | 2; readonly inverse: boolean }
   | { readonly op: 'real-planes'; readonly input: Float64Array | Float32Array; readonly shape: readonly [number, number, number]; readonly re: Float64Array; readonly im: Float64Array }
   | { readonly op: 'z-columns'; readonly re: Float64Array; readonly im: Float64Array; readonly shape: readonly [number, number, number]; readonly inverse: boolean }
+  | { readonly op: 'elementwise'; readonly job: ElementwiseJob }
   | { readonly op: 'inverse-real-planes'; readonly re: Float64Array; readonly im: Float64Array; readonly shape: readonly [number, number, number]; readonly out: Float64Array | Float32Array }
 
 interface Pool {

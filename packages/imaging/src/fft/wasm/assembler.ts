@@ -34,6 +34,7 @@ const Op = {
   f64Add: 0xa0,
   f64Sub: 0xa1,
   f64Mul: 0xa2,
+  f64Neg: 0x9a,
 } as const
 
 /** The prefix of every vector instruction, followed by its opcode as a u32 LEB128 (spec Instructions: Vector Instructions). */
@@ -48,6 +49,10 @@ const SimdOp = {
   f64x2Add: 0xf0,
   f64x2Sub: 0xf1,
   f64x2Mul: 0xf2,
+  f64x2Neg: 0xed,
+  f64x2ReplaceLane: 0x22,
+  v128Load64Splat: 0x0a,
+  i8x16Shuffle: 0x0d,
 } as const
 
 /** The empty block type (spec Control Instructions: blocktype 0x40). */
@@ -177,19 +182,35 @@ export class FunctionBuilder {
   }
 
   /** A plain numeric instruction without immediates. */
-  op(name: 'i32LtU' | 'i32GeU' | 'i32Add' | 'i32Sub' | 'i32Mul' | 'i32And' | 'f64Add' | 'f64Sub' | 'f64Mul'): this {
+  op(name: 'i32LtU' | 'i32GeU' | 'i32Add' | 'i32Sub' | 'i32Mul' | 'i32And' | 'f64Add' | 'f64Sub' | 'f64Mul' | 'f64Neg'): this {
     this.code.push(Op[name])
     return this
   }
 
   /** A vector instruction without immediates. */
-  simd(name: 'f64x2Splat' | 'f64x2Add' | 'f64x2Sub' | 'f64x2Mul'): this {
+  simd(name: 'f64x2Splat' | 'f64x2Add' | 'f64x2Sub' | 'f64x2Mul' | 'f64x2Neg'): this {
     this.code.push(SIMD_PREFIX, ...unsignedLeb128(SimdOp[name]))
     return this
   }
 
   f64x2ExtractLane(lane: 0 | 1): this {
     this.code.push(SIMD_PREFIX, ...unsignedLeb128(SimdOp.f64x2ExtractLane), lane)
+    return this
+  }
+
+  /** Replaces one lane of the vector below the f64 on top of the stack (spec Vector Instructions: f64x2.replace_lane). */
+  f64x2ReplaceLane(lane: 0 | 1): this {
+    this.code.push(SIMD_PREFIX, ...unsignedLeb128(SimdOp.f64x2ReplaceLane), lane)
+    return this
+  }
+
+  /**
+   * i8x16.shuffle of the two vectors on the stack: byte i of the result is byte lanes[i] of their
+   * concatenation (0..15 the first operand, 16..31 the second), the 16 immediates after the opcode.
+   */
+  i8x16Shuffle(lanes: readonly number[]): this {
+    if (lanes.length !== 16 || !lanes.every((lane) => Number.isInteger(lane) && lane >= 0 && lane < 32)) throw new RangeError(`i8x16.shuffle: 16 lane indices in [0, 32) expected, got [${lanes.join(', ')}]`)
+    this.code.push(SIMD_PREFIX, ...unsignedLeb128(SimdOp.i8x16Shuffle), ...lanes)
     return this
   }
 
@@ -206,6 +227,12 @@ export class FunctionBuilder {
 
   v128Load(offset = 0): this {
     this.code.push(SIMD_PREFIX, ...unsignedLeb128(SimdOp.v128Load), ALIGN_8, ...unsignedLeb128(offset))
+    return this
+  }
+
+  /** Loads one f64 into both lanes (spec Vector Instructions: v128.load64_splat). */
+  v128Load64Splat(offset = 0): this {
+    this.code.push(SIMD_PREFIX, ...unsignedLeb128(SimdOp.v128Load64Splat), ALIGN_8, ...unsignedLeb128(offset))
     return this
   }
 

@@ -8,7 +8,7 @@
 // Press et al., Numerical Recipes, 12.3). The inverse runs the same relations backwards. The y and z
 // axes are then complex transforms of the half spectrum. An odd nx takes the complex path.
 import { PacsflowError } from '@pacsflow/core'
-import { axisLayout, checkVolume, fft3d, planAndScratch, planeScratch, runAxis, transformAxis, type FftArray, type Shape3 } from './fft3d.js'
+import { axisLayout, checkVolume, fft3d, planAndScratch, planeScratch, runAxis, transformAxis, wasmRealRows, type FftArray, type Shape3 } from './fft3d.js'
 import { fftArray, sharePass } from './threads.js'
 
 const BATCH = 16
@@ -155,8 +155,10 @@ export function realPlaneRange(input: FftArray, shape: Shape3, out: HalfSpectrum
   const hx = nx / 2 + 1
   const count = ny * hx
   const { plan, scratch } = planeScratch(ny, hx)
+  const rows = wasmRealRows(nx)
   for (let z = firstPlane; z < lastPlane; z++) {
-    realRowsInto(input, nx, z * ny, (z + 1) * ny, scratch.xr, scratch.xi)
+    if (rows === undefined) realRowsInto(input, nx, z * ny, (z + 1) * ny, scratch.xr, scratch.xi)
+    else rows.forward(input, z * ny, (z + 1) * ny, scratch.xr, scratch.xi)
     const inY = ny > 1 && plan.transform(scratch.xr, scratch.xi, scratch.yr, scratch.yi, hx) === 1
     out.re.set((inY ? scratch.yr : scratch.xr).subarray(0, count), z * count)
     out.im.set((inY ? scratch.yi : scratch.xi).subarray(0, count), z * count)
@@ -226,17 +228,22 @@ export function inverseRealPlaneRange(spectrum: HalfSpectrum, shape: Shape3, out
   // The normalisation of the y and z inverses (zColumns leaves z unnormalised), once per value.
   const scale = 1 / (ny * nz)
   const { plan, scratch } = planeScratch(ny, hx)
+  const rows = wasmRealRows(nx)
+  const inverseRows = (re: Float64Array, im: Float64Array, from: number, first: number, last: number): void => {
+    if (rows === undefined) inverseRealRowsFrom(re, im, from, scale, nx, out, first, last)
+    else rows.inverse(re, im, from, scale, out, first, last)
+  }
   for (let z = firstPlane; z < lastPlane; z++) {
     const at = z * count
     if (ny === 1) {
-      inverseRealRowsFrom(spectrum.re, spectrum.im, at, scale, nx, out, z, z + 1)
+      inverseRows(spectrum.re, spectrum.im, at, z, z + 1)
       continue
     }
     scratch.xr.set(spectrum.im.subarray(at, at + count))
     scratch.xi.set(spectrum.re.subarray(at, at + count))
     const inY = plan.transform(scratch.xr, scratch.xi, scratch.yr, scratch.yi, hx) === 1
     // Swapped back: the real part is the imaginary result.
-    inverseRealRowsFrom(inY ? scratch.yi : scratch.xi, inY ? scratch.yr : scratch.xr, 0, scale, nx, out, z * ny, (z + 1) * ny)
+    inverseRows(inY ? scratch.yi : scratch.xi, inY ? scratch.yr : scratch.xr, 0, z * ny, (z + 1) * ny)
   }
 }
 

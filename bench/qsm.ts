@@ -116,8 +116,10 @@ async function main(): Promise<void> {
   const ssParameters = { ...defaults.singleStep, epsilon: SINGLE_STEP_DEFAULTS.epsilon }
   const ssGrid = { shape: ss.box.shape, voxelSizeMm: gre.voxelSizeMm, b0DirectionVoxel: gre.b0DirectionVoxel }
   const ssStarted = performance.now()
+  const ssCpuStarted = process.cpuUsage()
   const ssResult = await singleStepQsm(ss.field, ss.mask, ssGrid, { ...ssParameters, weights: ss.weights })
   const ssNative = performance.now() - ssStarted
+  const ssCpu = process.cpuUsage(ssCpuStarted)
   const ssNativeChi = join(scratch, 'native-single-step.nii')
   await writeNifti(ssNativeChi, { data: fromBox(ssResult.chi, gre.dims, ss.box), dims: gre.dims, affine: gre.affine })
   const ssNativeScore = await scoreQsm(ssNativeChi, truthDir)
@@ -138,7 +140,7 @@ async function main(): Promise<void> {
   const run = spawnSync(python, [resolve(import.meta.dirname, 'qsm_reference.py'), folder], { encoding: 'utf8' })
   const pyTotal = performance.now() - pyStarted
   if (run.status !== 0) throw new Error(`the numpy reference failed (needs ${python} with numpy and scipy): ${run.stderr}`)
-  const reference = JSON.parse(readFileSync(join(folder, 'timings.json'), 'utf8')) as { timings: Record<string, number>; numpy: string; scipy: string; maxRssMiB: number }
+  const reference = JSON.parse(readFileSync(join(folder, 'timings.json'), 'utf8')) as { timings: Record<string, number>; cpu?: Record<string, number>; numpy: string; scipy: string; maxRssMiB: number }
   const raw = readFileSync(join(folder, 'chi.raw'))
   const numpyChi = join(scratch, 'numpy.nii')
   await writeNifti(numpyChi, { data: new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4), dims: gre.dims, affine: gre.affine })
@@ -171,6 +173,9 @@ async function main(): Promise<void> {
   const ssNumpyMs = n['single-step'] ?? 0
   console.log(ssName.padEnd(52), ssNative.toFixed(0).padStart(10), String(ssNumpyMs).padStart(10), (ssNumpyMs / ssNative).toFixed(2).padStart(13))
   console.log(`  (both from the fitted field on the engine's box ${ss.box.shape.join('x')}, iterating in the box 2 voxels around the mask; numpy: scipy.fft, ${arrays.threads} workers)`)
+  // CPU time of all threads: a wall time far above it means the process waited (a stalled VM, a busy core), not that it worked.
+  const ssNumpyCpu = reference.cpu?.['single-step']
+  console.log(`  CPU time of all threads: native ${Math.round((ssCpu.user + ssCpu.system) / 1000)} ms, numpy ${ssNumpyCpu ?? '?'} ms`)
   console.log(`numpy process wall time (start, read, steps, write): ${Math.round(pyTotal)} ms; its peak RSS ${reference.maxRssMiB} MiB`)
   console.log(`\nnative stage end to end, default options (${defaultSteps}; index excluded; load, mask, unwrap, fit, background, inversion, write, chi onto the T1): ${Math.round(endToEnd)} ms`)
   console.log(`  per step: ${JSON.stringify(result.timings)}`)

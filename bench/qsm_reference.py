@@ -400,11 +400,14 @@ def main(folder):
     p = load(folder)
     voxel = p["voxelSizeMm"]
     timings = {}
+    cpu = {}
 
     def step(name, work):
         started = time.perf_counter()
+        cpu_started = time.process_time()  # all threads of the process (scipy.fft's workers too)
         result = work()
         timings[name] = round((time.perf_counter() - started) * 1000)
+        cpu[name] = round((time.process_time() - cpu_started) * 1000)
         return result
 
     shape = p["mask"].shape
@@ -432,7 +435,7 @@ def main(folder):
     import resource
 
     with open(f"{folder}/timings.json", "w") as f:
-        json.dump({"timings": timings, **versions, "admmIterations": p.get("admmIterations", 100), "maxRssMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}, f)
+        json.dump({"timings": timings, "cpu": cpu, **versions, "admmIterations": p.get("admmIterations", 100), "maxRssMiB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}, f)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,6 @@ export {
   type QsmTarget,
   type QsmTargets,
 } from './qsm/contract.js'
-export { accumulateFiltered, checkVolume, cropVolume, defaultFftThreads, dipoleKernel, fastShape, fft1d, fft3d, fftArray, fftFrequencies, fftFrequency, fftThreadStats, fftThreads, filterSpectrum, halfShape, ifft3d, irfft3d, multiplyInPlace, nextFastSize, padVolume, rfft3d, startFftThreads, stopFftThreads, type FftArray, type FftOptions, type HalfSpectrum, type Shape3 } from './fft/index.js'
+export { accumulateFiltered, axpy2, checkVolume, cropVolume, defaultFftThreads, dipoleKernel, fastShape, fft1d, fft3d, fftArray, fftFrequencies, fftFrequency, fftThreadStats, fftThreads, filterSpectrum, halfShape, ifft3d, irfft3d, maskedDot, multiplyInPlace, nextFastSize, padVolume, rfft3d, sharedCopy, startFftThreads, stopFftThreads, weightedDivergence, xpby, type FftArray, type FftOptions, type HalfSpectrum, type Shape3, type SharedArray } from './fft/index.js'
 export { encodePng, mosaic, type DisplayWindow, type Mosaic, type MosaicOptions, type PngImage } from './preview/index.js'
 export { version } from './version.js'

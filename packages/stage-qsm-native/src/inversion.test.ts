@@ -1,6 +1,6 @@
-import type { Shape3 } from '@pacsflow/imaging'
+import { weightedDivergence, type Shape3 } from '@pacsflow/imaging'
 import { describe, expect, it } from 'vitest'
-import { gradient, gradientAdjoint, weightedDivergence } from './gradient.js'
+import { gradient, gradientAdjoint } from './gradient.js'
 import { rts, tkd } from './inversion.js'
 import { lsmr, lsmrDiagonal, type LinearOperator } from './lsmr.js'
 import { countMask } from './morphology.js'

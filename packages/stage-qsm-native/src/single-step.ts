@@ -1,9 +1,9 @@
 // One-step QSM: the background is removed inside the model (spherical mean value high-pass on field and model), with a TV-regularised dipole inversion.
 import { PacsflowError } from '@pacsflow/core'
-import { accumulateFiltered, cropVolume, fftArray, filterSpectrum, halfShape, irfft3d, multiplyInPlace, padVolume, rfft3d, type HalfSpectrum, type Shape3 } from '@pacsflow/imaging'
+import { accumulateFiltered, axpy2, cropVolume, fftArray, filterSpectrum, halfShape, irfft3d, maskedDot, multiplyInPlace, padVolume, rfft3d, sharedCopy, weightedDivergence, xpby, type HalfSpectrum, type Shape3 } from '@pacsflow/imaging'
 import { maskToBox, paddedBox, toBox } from './box.js'
 import { percentile } from './brain-mask.js'
-import { gradient, weightedDivergence } from './gradient.js'
+import { gradient } from './gradient.js'
 import type { DipoleGrid } from './inversion.js'
 import { dipoleKernelHalf, negativeLaplacianHalf, sphereKernelHalf } from './kernels.js'
 import { squaredDistance, type Mask } from './morphology.js'
@@ -73,7 +73,8 @@ export async function singleStepQsm(field: ArrayLike<number>, mask: Mask, grid: 
   // chi lives in the mask and the filter sees only balls inside it, so wrapped-around dipole
   // fields reach the data only as harmonic fields, which the filter removes: a tight box serves.
   const tight = paddedBox(mask, shape, [TIGHT_MARGIN, TIGHT_MARGIN, TIGHT_MARGIN])
-  const tightMask = maskToBox(mask, shape, tight)
+  // Shared (when the FFT threads run): the masked passes split across the threads.
+  const tightMask = sharedCopy(maskToBox(mask, shape, tight))
   const weights = options.weights === undefined ? undefined : toBox(options.weights, shape, tight)
   const model = buildModel(toBox(field, shape, tight), tightMask, { ...grid, shape: tight.shape }, o.radiiMm, weights)
   const x = fftArray(model.size)
@@ -258,12 +259,7 @@ function convolveMasked(model: Model, x: Float64Array, kernel: Float64Array, out
   rfft3d(x, shape, spectrum)
   filterSpectrum(spectrum, kernel)
   irfft3d(spectrum, shape, out)
-  let dot = 0
-  for (let i = 0; i < out.length; i++) {
-    if (mask[i] !== 1) out[i] = 0
-    else dot += (x[i] as number) * (out[i] as number)
-  }
-  return dot
+  return maskedDot(out, x, mask)
 }
 
 /** The reweighted system: TV weights v = 1 / sqrt(|grad x|^2 + eps) and the k-space preconditioner. */
@@ -276,7 +272,7 @@ interface System {
 function reweight(model: Model, x: Float64Array, lambda: number, epsilon: number): System {
   const { g, size, mask } = model
   gradient(x, model.shape, model.voxelSizeMm, g)
-  const v = new Float64Array(size)
+  const v = fftArray(size)
   for (let i = 0; i < size; i++) v[i] = 1 / Math.sqrt((g[0][i] as number) ** 2 + (g[1][i] as number) ** 2 + (g[2][i] as number) ** 2 + epsilon)
   // The TV term's k-space diagonal: lambda times the typical weight times minus the Laplacian.
   const typical = medianIn(v, mask)
@@ -307,18 +303,7 @@ function applySystem(model: Model, system: System, x: Float64Array, out: Float64
   }
   irfft3d(sum, shape, out)
   weightedDivergence(x, system.v, shape, model.voxelSizeMm, mask, work)
-  const lambda = system.lambda
-  let dot = 0
-  for (let i = 0; i < size; i++) {
-    if (mask[i] !== 1) {
-      out[i] = 0
-      continue
-    }
-    const value = (out[i] as number) + lambda * (work[i] as number)
-    out[i] = value
-    dot += (x[i] as number) * value
-  }
-  return dot
+  return maskedDot(out, x, mask, { work, lambda: system.lambda })
 }
 
 /** Preconditioned CG (Hestenes & Stiefel 1952) on A x = b from the current x, `iterations` steps. */
@@ -337,14 +322,11 @@ async function preconditionedCg(model: Model, system: System, x: Float64Array, i
     const pap = applySystem(model, system, p, ap)
     if (!(pap > 0)) break
     const alpha = rz / pap
-    for (let i = 0; i < size; i++) {
-      x[i] = (x[i] as number) + alpha * (p[i] as number)
-      r[i] = (r[i] as number) - alpha * (ap[i] as number)
-    }
+    axpy2(x, p, r, ap, alpha)
     const next = convolveMasked(model, r, system.preconditioner, z)
     const beta = next / rz
     rz = next
-    for (let i = 0; i < size; i++) p[i] = (z[i] as number) + beta * (p[i] as number)
+    xpby(p, z, beta)
     onIteration()
   }
 }

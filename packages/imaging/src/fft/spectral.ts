@@ -1,7 +1,9 @@
-// Element-wise products around the FFTs (a spectrum times a real kernel, sums of filtered spectra, a volume times weights), split across the FFT threads like the transforms.
+// Element-wise work around the FFTs (a spectrum times a real kernel, sums of filtered spectra, a volume times weights, the vector updates and masked dot products of an iterative solver, the weighted TV operator), split across the FFT threads like the transforms.
 import { PacsflowError } from '@pacsflow/core'
+import type { Shape3 } from './fft3d.js'
 import type { HalfSpectrum } from './real-fft.js'
-import { sharePass } from './threads.js'
+import { sharePass, type SharedArray } from './threads.js'
+import { weightedDivergenceRange } from './tv.js'
 
 /** Values per unit a thread claims: long enough that a claim costs nothing beside the loop. */
 const BLOCK = 16384
@@ -11,9 +13,28 @@ export type ElementwiseJob =
   | { readonly kind: 'filter'; readonly re: Float64Array; readonly im: Float64Array; readonly kernel: Float64Array; readonly outRe: Float64Array; readonly outIm: Float64Array }
   | { readonly kind: 'accumulate'; readonly re: Float64Array; readonly im: Float64Array; readonly kernel: Float64Array; readonly outRe: Float64Array; readonly outIm: Float64Array; readonly first: boolean }
   | { readonly kind: 'multiply'; readonly a: Float64Array; readonly b: Float64Array }
+  | { readonly kind: 'axpy2'; readonly x: Float64Array; readonly p: Float64Array; readonly r: Float64Array; readonly ap: Float64Array; readonly alpha: number }
+  | { readonly kind: 'xpby'; readonly p: Float64Array; readonly z: Float64Array; readonly beta: number }
+  | { readonly kind: 'mask-dot'; readonly out: Float64Array; readonly x: Float64Array; readonly mask: Uint8Array; readonly partials: Float64Array }
+  | { readonly kind: 'mask-add-dot'; readonly out: Float64Array; readonly work: Float64Array; readonly lambda: number; readonly x: Float64Array; readonly mask: Uint8Array; readonly partials: Float64Array }
+  | { readonly kind: 'divergence'; readonly x: Float64Array; readonly v: Float64Array; readonly shape: Shape3; readonly voxelSizeMm: readonly number[]; readonly mask: Uint8Array; readonly out: Float64Array }
 
 function lengthOf(job: ElementwiseJob): number {
-  return job.kind === 'multiply' ? job.a.length : job.kernel.length
+  switch (job.kind) {
+    case 'filter':
+    case 'accumulate':
+      return job.kernel.length
+    case 'multiply':
+      return job.a.length
+    case 'axpy2':
+      return job.x.length
+    case 'xpby':
+      return job.p.length
+    case 'mask-dot':
+    case 'mask-add-dot':
+    case 'divergence':
+      return job.out.length
+  }
 }
 
 /** Runs `job` on the values of blocks `[firstBlock, lastBlock)` (the unit an FFT worker thread takes). */
@@ -52,16 +73,65 @@ export function elementwiseRange(job: ElementwiseJob, firstBlock: number, lastBl
       for (let i = start; i < end; i++) a[i] = (a[i] as number) * (b[i] as number)
       return
     }
+    case 'axpy2': {
+      const { x, p, r, ap, alpha } = job
+      for (let i = start; i < end; i++) {
+        x[i] = (x[i] as number) + alpha * (p[i] as number)
+        r[i] = (r[i] as number) - alpha * (ap[i] as number)
+      }
+      return
+    }
+    case 'xpby': {
+      const { p, z, beta } = job
+      for (let i = start; i < end; i++) p[i] = (z[i] as number) + beta * (p[i] as number)
+      return
+    }
+    case 'mask-dot':
+    case 'mask-add-dot': {
+      // One partial sum per block, so the total (summed in block order) is the same for any split.
+      const { out, x, mask, partials } = job
+      const add = job.kind === 'mask-add-dot'
+      const work = add ? job.work : out
+      const lambda = add ? job.lambda : 0
+      for (let block = firstBlock; block < lastBlock; block++) {
+        let dot = 0
+        for (let i = block * BLOCK, last = Math.min(end, i + BLOCK); i < last; i++) {
+          if (mask[i] !== 1) {
+            out[i] = 0
+            continue
+          }
+          const value = add ? (out[i] as number) + lambda * (work[i] as number) : (out[i] as number)
+          out[i] = value
+          dot += (x[i] as number) * value
+        }
+        partials[block] = dot
+      }
+      return
+    }
+    case 'divergence':
+      weightedDivergenceRange(job.x, job.v, job.shape, job.voxelSizeMm, job.mask, job.out, firstBlock, lastBlock)
+      return
   }
 }
 
-function run(job: ElementwiseJob, arrays: readonly Float64Array[]): void {
+function run(job: ElementwiseJob, arrays: readonly SharedArray[], units = Math.ceil(lengthOf(job) / BLOCK)): void {
   const length = lengthOf(job)
   for (const array of arrays) {
     if (array.length !== length) throw new PacsflowError('INVALID_OPTIONS', `element-wise ${job.kind}: arrays of ${arrays.map((a) => a.length).join(', ')} values, expected ${length} each`)
   }
+  if (!sharePass(units, length, arrays, { op: 'elementwise', job }, (first, last) => elementwiseRange(job, first, last))) elementwiseRange(job, 0, units)
+}
+
+/** Partial sums of a dot product, one per block: shared with the threads that fill them. */
+function partialsFor(length: number, arrays: readonly SharedArray[]): Float64Array {
   const blocks = Math.ceil(length / BLOCK)
-  if (!sharePass(blocks, length, arrays, { op: 'elementwise', job }, (first, last) => elementwiseRange(job, first, last))) elementwiseRange(job, 0, blocks)
+  return arrays.every((a) => a.buffer instanceof SharedArrayBuffer) ? new Float64Array(new SharedArrayBuffer(Math.max(1, blocks) * 8)) : new Float64Array(blocks)
+}
+
+function sum(partials: Float64Array): number {
+  let total = 0
+  for (let i = 0; i < partials.length; i++) total += partials[i] as number
+  return total
 }
 
 /**
@@ -80,4 +150,36 @@ export function accumulateFiltered(sum: HalfSpectrum, term: HalfSpectrum, kernel
 /** `a[i] *= b[i]`: a volume times per-voxel weights. */
 export function multiplyInPlace(a: Float64Array, b: Float64Array): void {
   run({ kind: 'multiply', a, b }, [a, b])
+}
+
+/** `x += alpha p` and `r -= alpha ap` in one pass: the update of a conjugate-gradient step. */
+export function axpy2(x: Float64Array, p: Float64Array, r: Float64Array, ap: Float64Array, alpha: number): void {
+  run({ kind: 'axpy2', x, p, r, ap, alpha }, [x, p, r, ap])
+}
+
+/** `p = z + beta p`: the new search direction of a conjugate-gradient step. */
+export function xpby(p: Float64Array, z: Float64Array, beta: number): void {
+  run({ kind: 'xpby', p, z, beta }, [p, z])
+}
+
+/**
+ * `out` set to zero where `mask` is not 1, and, where it is, to `out + lambda work` (with `work`)
+ * or left as it is (without); returns the dot product of `x` and the new `out` over the mask,
+ * summed per block of 16,384 values then over the blocks in order (the same for any thread split).
+ */
+export function maskedDot(out: Float64Array, x: Float64Array, mask: Uint8Array, add?: { readonly work: Float64Array; readonly lambda: number }): number {
+  const arrays: SharedArray[] = add === undefined ? [out, x, mask] : [out, x, mask, add.work]
+  const partials = partialsFor(out.length, arrays)
+  const job: ElementwiseJob = add === undefined ? { kind: 'mask-dot', out, x, mask, partials } : { kind: 'mask-add-dot', out, work: add.work, lambda: add.lambda, x, mask, partials }
+  run(job, arrays)
+  return sum(partials)
+}
+
+/**
+ * `out = G^T V G x` where `mask` is 1, zero elsewhere (see {@link weightedDivergenceRange}), split
+ * across the FFT threads by planes.
+ */
+export function weightedDivergence(x: Float64Array, v: Float64Array, shape: Shape3, voxelSizeMm: readonly number[], mask: Uint8Array, out: Float64Array): void {
+  if (shape[0] * shape[1] * shape[2] !== out.length) throw new PacsflowError('INVALID_OPTIONS', `weightedDivergence: ${out.length} values for a ${shape.join('x')} volume`)
+  run({ kind: 'divergence', x, v, shape, voxelSizeMm, mask, out }, [x, v, mask, out], shape[2])
 }

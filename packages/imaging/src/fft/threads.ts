@@ -173,7 +173,18 @@ export function fftArray(length: number): Float64Array {
   return pool === undefined ? new Float64Array(length) : new Float64Array(new SharedArrayBuffer(length * 8))
 }
 
-function shared(array: Float64Array | Float32Array): boolean {
+/** An array a pass can share with the worker threads (when its buffer is a SharedArrayBuffer). */
+export type SharedArray = Float64Array | Float32Array | Uint8Array
+
+/** A copy of `array` that the FFT worker threads can share when the pool runs (a plain copy otherwise): e.g. a mask for {@link sharePass}. */
+export function sharedCopy<T extends SharedArray>(array: T): T {
+  if (pool === undefined) return array.slice() as T
+  const copy = new (array.constructor as new (buffer: SharedArrayBuffer) => T)(new SharedArrayBuffer(array.byteLength))
+  copy.set(array as never)
+  return copy
+}
+
+function shared(array: SharedArray): boolean {
   return array.buffer instanceof SharedArrayBuffer
 }
 
@@ -210,7 +221,7 @@ export function claimChunks(control: Int32Array, units: number, chunk: number, r
 export function sharePass(
   units: number,
   values: number,
-  arrays: readonly (Float64Array | Float32Array)[],
+  arrays: readonly SharedArray[],
   job: FftJob,
   local: (first: number, last: number) => void,
   granularity = 1,

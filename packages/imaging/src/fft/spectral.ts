@@ -39,79 +39,87 @@ function lengthOf(job: ElementwiseJob): number {
 
 /** Runs `job` on the values of blocks `[firstBlock, lastBlock)` (the unit an FFT worker thread takes). */
 export function elementwiseRange(job: ElementwiseJob, firstBlock: number, lastBlock: number): void {
+  // One small function per kind: each loop then sees one array type and one shape (a shared
+  // function over all kinds ran at about half the speed).
   const start = firstBlock * BLOCK
   const end = Math.min(lengthOf(job), lastBlock * BLOCK)
   switch (job.kind) {
-    case 'filter': {
-      const { re, im, kernel, outRe, outIm } = job
-      for (let k = start; k < end; k++) {
-        const h = kernel[k] as number
-        outRe[k] = h * (re[k] as number)
-        outIm[k] = h * (im[k] as number)
-      }
-      return
-    }
-    case 'accumulate': {
-      const { re, im, kernel, outRe, outIm, first } = job
-      if (first) {
-        for (let k = start; k < end; k++) {
-          const h = kernel[k] as number
-          outRe[k] = h * (re[k] as number)
-          outIm[k] = h * (im[k] as number)
-        }
-        return
-      }
-      for (let k = start; k < end; k++) {
-        const h = kernel[k] as number
-        outRe[k] = (outRe[k] as number) + h * (re[k] as number)
-        outIm[k] = (outIm[k] as number) + h * (im[k] as number)
-      }
-      return
-    }
-    case 'multiply': {
-      const { a, b } = job
-      for (let i = start; i < end; i++) a[i] = (a[i] as number) * (b[i] as number)
-      return
-    }
-    case 'axpy2': {
-      const { x, p, r, ap, alpha } = job
-      for (let i = start; i < end; i++) {
-        x[i] = (x[i] as number) + alpha * (p[i] as number)
-        r[i] = (r[i] as number) - alpha * (ap[i] as number)
-      }
-      return
-    }
-    case 'xpby': {
-      const { p, z, beta } = job
-      for (let i = start; i < end; i++) p[i] = (z[i] as number) + beta * (p[i] as number)
-      return
-    }
+    case 'filter':
+      return filterRange(job.re, job.im, job.kernel, job.outRe, job.outIm, start, end)
+    case 'accumulate':
+      return job.first ? filterRange(job.re, job.im, job.kernel, job.outRe, job.outIm, start, end) : accumulateRange(job.re, job.im, job.kernel, job.outRe, job.outIm, start, end)
+    case 'multiply':
+      return multiplyRange(job.a, job.b, start, end)
+    case 'axpy2':
+      return axpy2Range(job.x, job.p, job.r, job.ap, job.alpha, start, end)
+    case 'xpby':
+      return xpbyRange(job.p, job.z, job.beta, start, end)
     case 'mask-dot':
-    case 'mask-add-dot': {
-      // One partial sum per block, so the total (summed in block order) is the same for any split.
-      const { out, x, mask, partials } = job
-      const add = job.kind === 'mask-add-dot'
-      const work = add ? job.work : out
-      const lambda = add ? job.lambda : 0
+      for (let block = firstBlock; block < lastBlock; block++) job.partials[block] = maskDotRange(job.out, job.x, job.mask, block * BLOCK, Math.min(end, (block + 1) * BLOCK))
+      return
+    case 'mask-add-dot':
       for (let block = firstBlock; block < lastBlock; block++) {
-        let dot = 0
-        for (let i = block * BLOCK, last = Math.min(end, i + BLOCK); i < last; i++) {
-          if (mask[i] !== 1) {
-            out[i] = 0
-            continue
-          }
-          const value = add ? (out[i] as number) + lambda * (work[i] as number) : (out[i] as number)
-          out[i] = value
-          dot += (x[i] as number) * value
-        }
-        partials[block] = dot
+        job.partials[block] = maskAddDotRange(job.out, job.work, job.lambda, job.x, job.mask, block * BLOCK, Math.min(end, (block + 1) * BLOCK))
       }
       return
-    }
     case 'divergence':
-      weightedDivergenceRange(job.x, job.v, job.shape, job.voxelSizeMm, job.mask, job.out, firstBlock, lastBlock)
-      return
+      return weightedDivergenceRange(job.x, job.v, job.shape, job.voxelSizeMm, job.mask, job.out, firstBlock, lastBlock)
   }
+}
+
+function filterRange(re: Float64Array, im: Float64Array, kernel: Float64Array, outRe: Float64Array, outIm: Float64Array, start: number, end: number): void {
+  for (let k = start; k < end; k++) {
+    const h = kernel[k] as number
+    outRe[k] = h * (re[k] as number)
+    outIm[k] = h * (im[k] as number)
+  }
+}
+
+function accumulateRange(re: Float64Array, im: Float64Array, kernel: Float64Array, outRe: Float64Array, outIm: Float64Array, start: number, end: number): void {
+  for (let k = start; k < end; k++) {
+    const h = kernel[k] as number
+    outRe[k] = (outRe[k] as number) + h * (re[k] as number)
+    outIm[k] = (outIm[k] as number) + h * (im[k] as number)
+  }
+}
+
+function multiplyRange(a: Float64Array, b: Float64Array, start: number, end: number): void {
+  for (let i = start; i < end; i++) a[i] = (a[i] as number) * (b[i] as number)
+}
+
+function axpy2Range(x: Float64Array, p: Float64Array, r: Float64Array, ap: Float64Array, alpha: number, start: number, end: number): void {
+  for (let i = start; i < end; i++) {
+    x[i] = (x[i] as number) + alpha * (p[i] as number)
+    r[i] = (r[i] as number) - alpha * (ap[i] as number)
+  }
+}
+
+function xpbyRange(p: Float64Array, z: Float64Array, beta: number, start: number, end: number): void {
+  for (let i = start; i < end; i++) p[i] = (z[i] as number) + beta * (p[i] as number)
+}
+
+/** One block of a masked dot product: zero outside the mask, the sum of x out inside. */
+function maskDotRange(out: Float64Array, x: Float64Array, mask: Uint8Array, start: number, end: number): number {
+  let dot = 0
+  for (let i = start; i < end; i++) {
+    if (mask[i] !== 1) out[i] = 0
+    else dot += (x[i] as number) * (out[i] as number)
+  }
+  return dot
+}
+
+function maskAddDotRange(out: Float64Array, work: Float64Array, lambda: number, x: Float64Array, mask: Uint8Array, start: number, end: number): number {
+  let dot = 0
+  for (let i = start; i < end; i++) {
+    if (mask[i] !== 1) {
+      out[i] = 0
+      continue
+    }
+    const value = (out[i] as number) + lambda * (work[i] as number)
+    out[i] = value
+    dot += (x[i] as number) * value
+  }
+  return dot
 }
 
 function run(job: ElementwiseJob, arrays: readonly SharedArray[], units = Math.ceil(lengthOf(job) / BLOCK)): void {

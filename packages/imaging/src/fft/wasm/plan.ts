@@ -73,6 +73,37 @@ function kernelsModule(): { api: WasmApi; module: WasmModule } {
   return compiled
 }
 
+/** One Stockham stage's twiddles and where they go in a plan's memory. */
+export interface StageTable {
+  readonly radix: KernelRadix
+  /** L / r: the butterflies per stage per q. */
+  readonly m: number
+  readonly stride: number
+  readonly twiddles: Float64Array
+  /** Byte address of the twiddles. */
+  readonly at: number
+}
+
+/**
+ * The stages of a forward transform of length n (radices of `factorize`, twiddles of `stageTwiddles`,
+ * as the JS plan has them), their twiddles laid out one after another from byte address `from`;
+ * `end` is the first byte after them.
+ */
+export function stageTables(n: number, from: number): { tables: StageTable[]; end: number } {
+  const tables: StageTable[] = []
+  let at = from
+  let length = n
+  let stride = 1
+  for (const radix of factorize(n) as KernelRadix[]) {
+    const twiddles = stageTwiddles(radix, length)
+    tables.push({ radix, m: length / radix, stride, twiddles, at })
+    at += twiddles.byteLength
+    length /= radix
+    stride *= radix
+  }
+  return { tables, end: at }
+}
+
 /** Whether two views of `bytes` bytes at these offsets do not overlap (a module function: a closure in the hot path costs a call to esbuild's __name under tsx). */
 function apart(x: number, y: number, bytes: number): boolean {
   return Math.abs(x - y) >= bytes
@@ -103,17 +134,7 @@ export class WasmStockhamPlan implements LinePlan {
     this.n = n
     this.capacity = capacity
     this.partBytes = n * capacity * 8
-    const tables: { radix: KernelRadix; m: number; stride: number; twiddles: Float64Array; at: number }[] = []
-    let at = 4 * this.partBytes
-    let length = n
-    let stride = 1
-    for (const radix of factorize(n) as KernelRadix[]) {
-      const twiddles = stageTwiddles(radix, length)
-      tables.push({ radix, m: length / radix, stride, twiddles, at })
-      at += twiddles.byteLength
-      length /= radix
-      stride *= radix
-    }
+    const { tables, end: at } = stageTables(n, 4 * this.partBytes)
     this.memory = new api.Memory({ initial: Math.max(1, Math.ceil(at / PAGE_BYTES)) })
     this.buffer = this.memory.buffer
     const { exports } = new api.Instance(module, { [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: this.memory } })

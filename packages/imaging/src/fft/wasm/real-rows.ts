@@ -21,11 +21,10 @@
 //   [6P, 6P + 16 (m + 1))   real twiddles (cos, sin)(-2 pi k / n), k = 0..m, interleaved
 //   then the stage twiddles of each radix stage, as wasm/plan.ts lays them.
 import { PacsflowError } from '@pacsflow/core'
-import { factorize, stageTwiddles } from '../line-plan.js'
 import { encodeModule, type FunctionBuilder } from './assembler.js'
 import { rowFunctions, type Deinterleave, type Interleave, type PostProcess, type PreProcess } from './real-rows-code.js'
-import { MEMORY_IMPORT, buildKernel, kernelName, type Kernel, type KernelRadix } from './butterflies.js'
-import { wasmPlanSupported, wasmSimdAvailable } from './plan.js'
+import { MEMORY_IMPORT, buildKernel, kernelName, type Kernel } from './butterflies.js'
+import { stageTables, wasmPlanSupported, wasmSimdAvailable } from './plan.js'
 import { webAssemblyApi, type WasmApi, type WasmModule } from './runtime.js'
 
 /** Values per complex part a batch may hold (128 KiB): the four parts and io stay within ~1 MiB, in a core's L2. */
@@ -113,17 +112,7 @@ export class WasmRealRowPlan {
     this.io = 4 * this.part
     this.ioIm = 5 * this.part
     this.realTwiddles = 6 * this.part
-    const tables: { radix: KernelRadix; m: number; stride: number; twiddles: Float64Array; at: number }[] = []
-    let at = this.realTwiddles + 16 * (m + 1)
-    let length = m
-    let stride = 1
-    for (const radix of factorize(m) as KernelRadix[]) {
-      const twiddles = stageTwiddles(radix, length)
-      tables.push({ radix, m: length / radix, stride, twiddles, at })
-      at += twiddles.byteLength
-      length /= radix
-      stride *= radix
-    }
+    const { tables, end: at } = stageTables(m, this.realTwiddles + 16 * (m + 1))
     const memory = new api.Memory({ initial: Math.max(1, Math.ceil(at / PAGE_BYTES)) })
     const buffer = memory.buffer
     const { exports } = new api.Instance(module, { [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: memory } })

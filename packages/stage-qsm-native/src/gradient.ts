@@ -44,4 +44,3 @@ export function gradientAdjoint(g: readonly [Float64Array, Float64Array, Float64
     }
   }
 }
-

@@ -198,7 +198,7 @@ function buildModel(field: ArrayLike<number>, mask: Mask, grid: DipoleGrid, radi
       scratch.im[k] = (1 - (s[k] as number)) * (fieldSpectrum.im[k] as number)
     }
     irfft3d(scratch, shape, work)
-    for (let i = 0; i < size; i++) work[i] = (work[i] as number) * (weight[i] as number)
+    multiplyInPlace(work, weight)
     rfft3d(work, shape, scratch)
     accumulateFiltered(sum, scratch, h, hd.length === 0)
     hd.push(h)
@@ -292,7 +292,7 @@ function reweight(model: Model, x: Float64Array, lambda: number, epsilon: number
 
 /** out = A x: the data term's normal operator plus lambda M G^T V G, for x zero outside the mask; returns the dot product of x and A x. */
 function applySystem(model: Model, system: System, x: Float64Array, out: Float64Array): number {
-  const { shape, spectrum, scratch, sum, work, hd, w2, mask, size } = model
+  const { shape, spectrum, scratch, sum, work, hd, w2, mask } = model
   rfft3d(x, shape, spectrum)
   for (const [r, h] of hd.entries()) {
     filterSpectrum(spectrum, h, scratch)

@@ -71,6 +71,30 @@ export function stageTwiddles(radix: number, length: number): Float64Array {
   return twiddles
 }
 
+/** cos and sin of -2 pi k / n for k = 0..n/2: the twiddles of the two-for-one real-row transform of an even n. */
+export interface RealTwiddles {
+  readonly twiddleRe: Float64Array
+  readonly twiddleIm: Float64Array
+}
+const realTwiddleTables = new Map<number, RealTwiddles>()
+
+/** The (cached) {@link RealTwiddles} for rows of even length n, shared by the TypeScript and WebAssembly real rows so both are bit-identical. */
+export function realTwiddles(n: number): RealTwiddles {
+  let tables = realTwiddleTables.get(n)
+  if (tables === undefined) {
+    const m = n / 2
+    const twiddleRe = new Float64Array(m + 1)
+    const twiddleIm = new Float64Array(m + 1)
+    for (let k = 0; k <= m; k++) {
+      twiddleRe[k] = Math.cos((-2 * Math.PI * k) / n)
+      twiddleIm[k] = Math.sin((-2 * Math.PI * k) / n)
+    }
+    tables = { twiddleRe, twiddleIm }
+    realTwiddleTables.set(n, tables)
+  }
+  return tables
+}
+
 class StockhamPlan implements LinePlan {
   private readonly stages: Stage[] = []
   // Per-radix scratch for the generic butterfly and its w_r^(tu) table (no allocation per butterfly).

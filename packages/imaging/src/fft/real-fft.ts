@@ -9,6 +9,7 @@
 // axes are then complex transforms of the half spectrum. An odd nx takes the complex path.
 import { PacsflowError } from '@pacsflow/core'
 import { axisLayout, checkVolume, fft3d, planAndScratch, planeScratch, runAxis, transformAxis, wasmRealRows, type FftArray, type Shape3 } from './fft3d.js'
+import { realTwiddles } from './line-plan.js'
 import { fftArray, sharePass } from './threads.js'
 
 const BATCH = 16
@@ -65,28 +66,6 @@ export function irfft3d(spectrum: HalfSpectrum, shape: Shape3, out?: FftArray): 
     inverseRealPlanes(spectrum, shape, target)
   }
   return target
-}
-
-interface RealTwiddles {
-  readonly twiddleRe: Float64Array
-  readonly twiddleIm: Float64Array
-}
-const realTwiddleTables = new Map<number, RealTwiddles>()
-
-function realTwiddles(n: number): RealTwiddles {
-  let tables = realTwiddleTables.get(n)
-  if (tables === undefined) {
-    const m = n / 2
-    const twiddleRe = new Float64Array(m + 1)
-    const twiddleIm = new Float64Array(m + 1)
-    for (let k = 0; k <= m; k++) {
-      twiddleRe[k] = Math.cos((-2 * Math.PI * k) / n)
-      twiddleIm[k] = Math.sin((-2 * Math.PI * k) / n)
-    }
-    tables = { twiddleRe, twiddleIm }
-    realTwiddleTables.set(n, tables)
-  }
-  return tables
 }
 
 /** Values per part of the scratch a chunk of z columns is copied into: 256 KiB, four parts in a core's L2. */

@@ -1,11 +1,11 @@
 // The WebAssembly FFT plan: bit-identical to the JS Stockham plan, correct against the DFT's definition, and strict about the arrays it is given.
-import { isPacsflowError } from '@pacsflow/core'
 import { describe, expect, it } from 'vitest'
 import { factorize, linePlan } from '../line-plan.js'
 import { signedLeb128, unsignedLeb128 } from './assembler.js'
 import { kernelModuleBytes } from './butterflies.js'
 import { MAX_BATCH, WasmStockhamPlan, wasmLinePlan, wasmPlanSupported, wasmSimdAvailable } from './plan.js'
 import { webAssemblyApi } from './runtime.js'
+import { codeOf } from '../../test-support/codes.js'
 
 // A seeded generator so a failure reproduces.
 function random(seed: number): () => number {
@@ -80,15 +80,6 @@ function randomLines(n: number, batch: number, seed: number): [Float64Array, Flo
   const re = Float64Array.from({ length: n * batch }, next)
   const im = Float64Array.from({ length: n * batch }, next)
   return [re, im]
-}
-
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run()
-  } catch (error) {
-    return isPacsflowError(error, 'INVALID_OPTIONS') ? 'INVALID_OPTIONS' : String(error)
-  }
-  return undefined
 }
 
 describe('LEB128', () => {

@@ -21,6 +21,7 @@
 //   [6P, 6P + 16 (m + 1))   real twiddles (cos, sin)(-2 pi k / n), k = 0..m, interleaved
 //   then the stage twiddles of each radix stage, as wasm/plan.ts lays them.
 import { PacsflowError } from '@pacsflow/core'
+import { realTwiddles } from '../line-plan.js'
 import { encodeModule, type FunctionBuilder } from './assembler.js'
 import { rowFunctions, type Deinterleave, type Interleave, type PostProcess, type PreProcess } from './real-rows-code.js'
 import { MEMORY_IMPORT, buildKernel, kernelName, type Kernel } from './butterflies.js'
@@ -120,11 +121,12 @@ export class WasmRealRowPlan {
       new Float64Array(buffer, table.at, table.twiddles.length).set(table.twiddles)
       this.stages.push({ kernel: exports[kernelName(table.radix)] as Kernel, m: table.m, stride: table.stride, twiddles: table.at })
     }
-    // The expressions of realTwiddles in real-fft.ts, so the tables are equal bit for bit.
+    // The tables the TypeScript real rows use, interleaved, so both are equal bit for bit.
+    const { twiddleRe, twiddleIm } = realTwiddles(n)
     const real = new Float64Array(buffer, this.realTwiddles, 2 * (m + 1))
     for (let k = 0; k <= m; k++) {
-      real[2 * k] = Math.cos((-2 * Math.PI * k) / n)
-      real[2 * k + 1] = Math.sin((-2 * Math.PI * k) / n)
+      real[2 * k] = twiddleRe[k] as number
+      real[2 * k + 1] = twiddleIm[k] as number
     }
     this.all = new Float64Array(buffer)
     this.ioRows = new Float64Array(buffer, this.io, 2 * (m + 1) * capacity)

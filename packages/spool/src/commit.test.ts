@@ -34,6 +34,17 @@ describe('commit', () => {
     expect(await readdir(join(spool.dir, 'incoming'))).toEqual([])
   })
 
+  it('takes the header from the head a receiver gives, or from the file when the head is short', async () => {
+    const spool = await freshSpool()
+    for (const [slice, cut] of [[1, undefined], [2, 64]] as const) {
+      const bytes = instance(slice)
+      const head = { bytes: cut === undefined ? bytes : bytes.subarray(0, cut), size: bytes.length }
+      const result = await spool.commit(await received(spool, bytes), dimse, { head })
+      expect(result).toMatchObject({ status: 'stored', sopInstanceUid: sopOf(SERIES_A, slice) })
+      expect(new Uint8Array(await readFile(result.path))).toEqual(bytes)
+    }
+  })
+
   it('quarantines hostile UIDs with a reason and never makes a path from them', async () => {
     const spool = await freshSpool()
     const hostile = [

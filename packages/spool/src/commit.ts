@@ -1,5 +1,5 @@
 // commit: one received object from incoming/ into its study tree: header checked, de-duplicated, durable.
-import { existsSync, linkSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, linkSync, renameSync, unlinkSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { isValidUid, readDicomHeader } from '@pacsflow/imaging'
@@ -9,7 +9,7 @@ import { readHeaderExtras } from './header-extras.js'
 import { instanceFileName } from './layout.js'
 import { quarantineInto } from './quarantine.js'
 import type { SpoolCore } from './spool.js'
-import type { CommitResult, Provenance } from './types.js'
+import type { CommitOptions, CommitResult, Provenance } from './types.js'
 
 /** An instance that entered a study tree (stored, or stored as a new version). */
 export interface ArrivalEvent {
@@ -46,10 +46,13 @@ function causeIsIo(error: unknown): boolean {
  * UIDs). An object in a transfer syntax nothing here decodes is still stored as received: its
  * UIDs come from dcmjs. An I/O error rejects (the caller answers a failure; nothing is quarantined).
  */
-async function identify(path: string): Promise<Identified> {
+async function identify(path: string, options: CommitOptions | undefined): Promise<Identified> {
   try {
-    // Direct reads: the object was just written, so it is in the page cache.
-    const { studyInstanceUid, seriesInstanceUid, sopInstanceUid } = await readDicomHeader(path, { direct: true })
+    // Direct reads: the object was just written, so it is in the page cache (or its head is still in memory).
+    const { studyInstanceUid, seriesInstanceUid, sopInstanceUid } = await readDicomHeader(path, {
+      direct: true,
+      ...(options?.head === undefined ? {} : { head: options.head }),
+    })
     return { ok: true, identity: { studyInstanceUid, seriesInstanceUid, sopInstanceUid } }
   } catch (error) {
     if (causeIsIo(error)) {
@@ -84,7 +87,7 @@ function placeNoClobber(source: string, target: string): boolean {
     renameSync(source, target)
     return true
   }
-  rmSync(source, { force: true })
+  unlinkSync(source)
   return true
 }
 
@@ -110,12 +113,12 @@ async function place(core: SpoolCore, path: string, identity: Identity): Promise
  * tree, and the series folder after, so 'stored' means durable; a duplicate waits for the same
  * flush, since the copy it matched may have been placed a moment ago by a concurrent commit.
  */
-export async function commitInto(core: SpoolCore, path: string, provenance: Provenance): Promise<CommitResult> {
+export async function commitInto(core: SpoolCore, path: string, provenance: Provenance, options?: CommitOptions): Promise<CommitResult> {
   const { layout, log } = core
-  // The flush does not depend on the header: it runs in the thread pool while the header is parsed
-  // here (a quarantined file's flush is wasted, and rare).
+  // The flush does not depend on the header, so it starts first: inline on a fast disk, or in the
+  // thread pool while the header is parsed here (a quarantined file's flush is wasted, and rare).
   const flushing = fsyncFile(path).then(() => undefined, (error: unknown) => error)
-  const identified = await identify(path)
+  const identified = await identify(path, options)
   const flushed = await flushing
   if (!identified.ok) {
     const reason = { code: identified.code, message: identified.message }

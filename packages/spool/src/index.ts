@@ -18,6 +18,7 @@ export { Folder, generationName, parseGenerationName } from './layout.js'
 export type { QuarantineRecord } from './quarantine.js'
 export type { StudyState } from './study-state.js'
 export type {
+  CommitOptions,
   CommitResult,
   CommitStatus,
   CompletionOptions,

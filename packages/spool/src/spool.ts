@@ -10,7 +10,7 @@ import { FolderFlusher, isErrno, namesIn, spoolIoError } from './fs-util.js'
 import { Folder, SpoolLayout } from './layout.js'
 import { KeyedMutex } from './mutex.js'
 import { quarantineInto } from './quarantine.js'
-import type { CommitResult, Provenance, Spool, SpoolOptions } from './types.js'
+import type { CommitOptions, CommitResult, Provenance, Spool, SpoolOptions } from './types.js'
 
 /** What the spool shares with the Source that reads it (not part of the public `Spool`). */
 export interface SpoolCore {
@@ -86,7 +86,7 @@ async function openSpool(dir: string, log: Logger): Promise<Spool> {
   const spool: Spool = {
     dir,
     incomingPath: (hint) => incomingPath(layout, hint),
-    commit: (path, provenance) => commitChecked(core, path, provenance),
+    commit: (path, provenance, options) => commitChecked(core, path, provenance, options),
     ingestFile: (path, provenance) => ingestFile(core, path, provenance),
     quarantine: (input, reason, provenance) =>
       quarantineInto(layout.folder('quarantine'), input, reason, provenance).catch((error: unknown) => {
@@ -118,14 +118,14 @@ function incomingPath(layout: SpoolLayout, hint?: string): string {
   return join(layout.folder('incoming'), `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}${tail}`)
 }
 
-function commitChecked(core: SpoolCore, path: string, provenance: Provenance): Promise<CommitResult> {
+function commitChecked(core: SpoolCore, path: string, provenance: Provenance, options?: CommitOptions): Promise<CommitResult> {
   const absolute = resolve(path)
   if (!absolute.startsWith(core.layout.folder('incoming') + sep)) {
     return Promise.reject(
       new PacsflowError('INVALID_OPTIONS', `commit takes a path from spool.incomingPath() (use ingestFile for other files): ${path}`),
     )
   }
-  return commitInto(core, absolute, provenance)
+  return commitInto(core, absolute, provenance, options)
 }
 
 /**

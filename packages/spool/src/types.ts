@@ -57,11 +57,21 @@ export interface Spool {
    * fsyncs the folder, and tells the completion tracker. Resolves only once the object is durable;
    * rejects (never resolves 'stored') on an I/O error, so a receiver can answer a failure status.
    */
-  commit(incomingPath: string, provenance: Provenance): Promise<CommitResult>
+  commit(incomingPath: string, provenance: Provenance, options?: CommitOptions): Promise<CommitResult>
   /** Copies an outside file into `incoming/`, fsyncs it, commits it; removes the original only after. */
   ingestFile(path: string, provenance: Provenance): Promise<CommitResult>
   /** Moves a file (or writes bytes) into `quarantine/` with `<name>.reason.json`. */
   quarantine(input: string | Uint8Array, reason: { code: string; message: string }, provenance: Provenance): Promise<string>
+}
+
+/** How `Spool.commit` may shorten its work. */
+export interface CommitOptions {
+  /**
+   * The file's first bytes and its size, when the caller still holds them because it has just
+   * written them (the DIMSE receiver): the header is parsed from them instead of being read back
+   * from disk, whenever they reach the pixel data. They must be exactly the file's own bytes.
+   */
+  readonly head?: { readonly bytes: Uint8Array; readonly size: number }
 }
 
 export interface CompletionOptions {

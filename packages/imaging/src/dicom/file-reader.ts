@@ -135,6 +135,23 @@ export async function readHeaderOf(path: string, options?: ReadOptions): Promise
   }
 }
 
+/**
+ * The header parsed from bytes already in memory (see ReadDicomHeaderOptions.head), or undefined
+ * when they end before the header does. Errors as readHeaderOf's.
+ */
+export function headerFromHead(path: string, head: { readonly bytes: Uint8Array; readonly size: number }): HeaderRead | undefined {
+  const { bytes, size } = head
+  if (bytes.length > size) throw dicomError('DICOM_INVALID', path, `has a head of ${bytes.length} bytes but a size of ${size}`)
+  // Too short to hold the preamble and 'DICM': the file says more than these bytes can.
+  if (bytes.length < size && bytes.length < 132) return undefined
+  try {
+    return headerOf(path, size, parsePart10(bytes, size, { stopAtPixelData: true, keep: HEADER_TAGS }))
+  } catch (error) {
+    if (error instanceof NeedMoreDataError) return undefined
+    throw asDicomError(path, error)
+  }
+}
+
 function headerOf(path: string, sizeBytes: number, parsed: ParsedFile): HeaderRead {
   const charset = new Reader(parsed.dataset).strings(Tag.SpecificCharacterSet)
   return { path, sizeBytes, parsed, meta: new Reader(parsed.meta), reader: new Reader(parsed.dataset, decoderFor(charset), HEADER_TAGS) }

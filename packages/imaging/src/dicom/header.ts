@@ -1,6 +1,6 @@
 // readDicomHeader: one file's header as a DicomInstance (no pixel data read), with its frames and checks.
 import { asDicomError, dicomError } from './fail.js'
-import { FileReads, readHeaderOf, type HeaderRead, type ReadOptions } from './file-reader.js'
+import { FileReads, headerFromHead, readHeaderOf, type HeaderRead, type ReadOptions } from './file-reader.js'
 import { classicFrames, enhancedFrames } from './frames.js'
 import { isDecodableSyntax } from './syntaxes.js'
 import { UNDEFINED_LENGTH, type Element } from './parser.js'
@@ -21,6 +21,17 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
  * (pixel data in a transfer syntax no codec here decodes).
  */
 export async function readDicomHeader(path: string, options: ReadDicomHeaderOptions = {}): Promise<DicomInstance> {
+  const { head } = options
+  if (head !== undefined) {
+    const header = headerFromHead(path, head)
+    if (header !== undefined) {
+      try {
+        return instanceFromHeader(header)
+      } catch (error) {
+        throw asDicomError(path, error)
+      }
+    }
+  }
   return readInstance(path, options.direct === true ? { reads: new FileReads(true) } : undefined)
 }
 
@@ -31,6 +42,13 @@ export interface ReadDicomHeaderOptions {
    * event loop while the disk answers, so leave it off for files on a slow or network disk.
    */
   readonly direct?: boolean
+  /**
+   * The file's first bytes and its size, when the caller has them in memory because it has just
+   * written them (a DICOM receiver): the header is parsed from them, without reading the file,
+   * whenever they reach its pixel data (the file is read as usual when they do not). They must be
+   * the file's own bytes: nothing here checks them against the disk.
+   */
+  readonly head?: { readonly bytes: Uint8Array; readonly size: number }
 }
 
 /** readDicomHeader as an index run reads it (see readHeaderOf): the instance keeps nothing of `options.reuse`. */

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { silentLogger } from '@pacsflow/core'
-import type { CommitResult } from '@pacsflow/spool'
+import type { CommitOptions, CommitResult } from '@pacsflow/spool'
 import { datasetOffset, removeDir, tempDir } from '../test-support/dicom-files.js'
 import type { ReceiverSpool } from '../spool-port.js'
 import { StoreOperation, type StoreRequest } from './store-operation.js'
@@ -12,18 +12,23 @@ afterAll(() => removeDir(scratch))
 let n = 0
 
 /** A spool whose commit answers `answer` after checking the file it was given. */
-function fakeSpool(answer: (path: string) => Promise<CommitResult>): ReceiverSpool & { readonly incoming: string; committed: Buffer[] } {
+function fakeSpool(answer: (path: string) => Promise<CommitResult>): ReceiverSpool & { readonly incoming: string; committed: Buffer[]; heads: (CommitOptions['head'] | undefined)[] } {
   const incoming = join(scratch, `incoming-${n++}`)
   mkdirSync(incoming)
   const committed: Buffer[] = []
+  const heads: (CommitOptions['head'] | undefined)[] = []
   let k = 0
   return {
     dir: scratch,
     incoming,
     committed,
+    heads,
     incomingPath: () => join(incoming, `${k++}`),
-    commit: async (path) => {
+    commit: async (path, _provenance, commitOptions) => {
       committed.push(readFileSync(path))
+      // Copied: the receiver reuses the buffer once the commit is over.
+      const head = commitOptions?.head
+      heads.push(head === undefined ? undefined : { bytes: Buffer.from(head.bytes), size: head.size })
       return answer(path)
     },
   }
@@ -52,6 +57,20 @@ describe('one C-STORE into the spool', () => {
     expect(outcome).toMatchObject({ status: 0x0000, commit: { status: 'stored' }, bytes: 22 })
     const file = spool.committed[0]!
     expect(file.subarray(datasetOffset(file)).toString()).toBe('first part second part')
+  })
+
+  it('hands the spool the head of the file (meta group and the first batch) and its size', async () => {
+    const spool = fakeSpool(async (path) => ({ status: 'stored', path }))
+    const op = new StoreOperation(request, options(spool))
+    for (let k = 0; k < 3; k++) op.write(Buffer.alloc(700, k + 1))
+    await op.end()
+    const file = spool.committed[0]!
+    const head = spool.heads[0]!
+    expect(head.size).toBe(file.length)
+    // batchBytes is 1024 here: the first batch is the meta group and the first fragment, over 1024 bytes together.
+    expect(datasetOffset(file)).toBeLessThan(1024)
+    expect(head.bytes.length).toBe(datasetOffset(file) + 700)
+    expect(Buffer.compare(Buffer.from(head.bytes), file.subarray(0, head.bytes.length))).toBe(0)
   })
 
   it('answers success for a duplicate and a new version too', async () => {

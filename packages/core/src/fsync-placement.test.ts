@@ -1,0 +1,59 @@
+// Where fsyncs run: inline while the disk is fast, through the thread pool for a while after repeated slow ones.
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { fsyncDir, fsyncFile, fsyncPlacement, INLINE_FSYNC_LIMIT_MS, noteInlineFsync, POOL_FSYNC_MS, SLOW_WINDOW_MS, writeFileAtomic } from './atomic-write.js'
+
+const saved = { ...fsyncPlacement, recentSlow: [...fsyncPlacement.recentSlow] }
+afterEach(() => {
+  Object.assign(fsyncPlacement, { ...saved, recentSlow: [...saved.recentSlow] })
+})
+
+function reset(): void {
+  Object.assign(fsyncPlacement, { poolUntilMs: 0, recentSlow: [], slowInline: 0 })
+}
+
+describe('fsync placement', () => {
+  it('stays inline after fast fsyncs and after one or two slow ones', () => {
+    reset()
+    const now = 1_000_000
+    for (let i = 0; i < 100; i++) noteInlineFsync(INLINE_FSYNC_LIMIT_MS * 0.9, now + i)
+    noteInlineFsync(INLINE_FSYNC_LIMIT_MS * 10, now + 200)
+    noteInlineFsync(INLINE_FSYNC_LIMIT_MS * 10, now + 300)
+    expect(fsyncPlacement.poolUntilMs).toBe(0)
+    expect(fsyncPlacement.slowInline).toBe(2)
+  })
+
+  it('goes to the pool after three slow ones within the window, and comes back after POOL_FSYNC_MS', () => {
+    reset()
+    const now = 2_000_000
+    for (const at of [0, 10, 20]) noteInlineFsync(INLINE_FSYNC_LIMIT_MS + 1, now + at)
+    expect(fsyncPlacement.poolUntilMs).toBe(now + 20 + POOL_FSYNC_MS)
+  })
+
+  it('does not count slow fsyncs that are further apart than the window', () => {
+    reset()
+    const now = 3_000_000
+    for (const at of [0, SLOW_WINDOW_MS, 2 * SLOW_WINDOW_MS]) noteInlineFsync(INLINE_FSYNC_LIMIT_MS + 1, now + at)
+    expect(fsyncPlacement.poolUntilMs).toBe(0)
+  })
+
+  it('flushes files and folders, and writes atomically, either way', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pacsflow-fsync-'))
+    try {
+      for (const poolUntilMs of [0, Number.POSITIVE_INFINITY]) {
+        reset()
+        fsyncPlacement.poolUntilMs = poolUntilMs
+        const path = join(dir, `file-${poolUntilMs}`)
+        await writeFileAtomic(path, 'durable')
+        await fsyncFile(path)
+        await fsyncDir(dir)
+        expect(await readFile(path, 'utf8')).toBe('durable')
+        await expect(fsyncFile(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' })
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})

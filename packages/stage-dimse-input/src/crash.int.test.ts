@@ -33,10 +33,12 @@ function startChild(spoolDir: string, port: number): Promise<{ child: ChildProce
 }
 
 /** storescu -v over `files`; the files whose C-STORE got a success response; SIGKILLs `child` once `killAfter` of them did. */
-function sendWatching(port: number, files: readonly string[], child: ChildProcess, killAfter?: number): Promise<{ acked: string[]; killed: boolean }> {
+function sendWatching(port: number, files: readonly string[], child: ChildProcess, killAfter?: number): Promise<{ acked: string[]; killed: boolean; problems: string[] }> {
   return new Promise((resolve) => {
     const storescu = spawn('storescu', ['-v', '-aet', 'SCANNER', '-aec', 'PACSFLOW', '127.0.0.1', String(port), ...files], { env: { ...process.env, TCP_NODELAY: '1' }, stdio: ['ignore', 'pipe', 'pipe'] })
     const acked: string[] = []
+    // storescu's error lines and non-success responses, to say why a file was not acknowledged.
+    const problems: string[] = []
     let current: string | undefined
     let pending = ''
     let killed = false
@@ -44,6 +46,7 @@ function sendWatching(port: number, files: readonly string[], child: ChildProces
       const sending = /^I: Sending file: (.+)$/.exec(line)
       if (sending !== null) current = sending[1]
       if (/^I: Received Store Response \(Success\)/.test(line) && current !== undefined) acked.push(current)
+      else if (/^[EF]: |Received Store Response/.test(line)) problems.push(`${current ?? ''}: ${line}`)
       if (killAfter !== undefined && !killed && acked.length >= killAfter) {
         killed = true
         child.kill('SIGKILL')
@@ -62,7 +65,7 @@ function sendWatching(port: number, files: readonly string[], child: ChildProces
     storescu.once('close', () => {
       clearTimeout(limit)
       if (pending !== '') onLine(pending)
-      resolve({ acked, killed })
+      resolve({ acked, killed, problems })
     })
   })
 }
@@ -104,8 +107,8 @@ describe.skipIf(!ready)('receiver killed with SIGKILL mid-association', () => {
       await new Promise((resolve) => restarted.once('exit', resolve))
     }
     const { child } = await startChild(spoolDir, port)
-    const { acked } = await sendWatching(port, files, child)
-    expect(acked).toHaveLength(files.length)
+    const { acked, problems } = await sendWatching(port, files, child)
+    expect(acked.length, problems.join('\n')).toBe(files.length)
     child.kill('SIGTERM')
     await new Promise((resolve) => child.once('exit', resolve))
     expect(stored()).toEqual(new Set(sopOf.values()))

@@ -61,10 +61,11 @@ describe.skipIf(!ready)('receiving from DCMTK storescu', () => {
       expect(new Set(events.map((event) => event.sopClassUid))).toEqual(new Set(['1.2.840.10008.5.1.4.1.1.4', '1.2.840.10008.5.1.4.1.1.4.1']))
       expect(events.every((event) => event.status === 0 && event.commit?.status === 'stored' && event.callingAet === 'SCANNER')).toBe(true)
       expect(scp.stats()).toMatchObject({ associationsAccepted: 1, received: 76, stored: 76, failed: 0, quarantined: 0 })
-      expect(readdirSync(join(dir, 'incoming'))).toEqual([])
     } finally {
       await scp.close()
     }
+    // Closed: nothing is left in incoming/, neither an object nor a file prepared for one.
+    expect(readdirSync(join(dir, 'incoming'))).toEqual([])
   }, 60_000)
 
   it('stores compressed objects as received: JPEG lossless and extended, RLE, JPEG-LS, JPEG 2000', async () => {
@@ -139,11 +140,12 @@ describe.skipIf(!ready)('receiving from DCMTK storescu', () => {
       expect(events.map((event) => event.status)).toEqual([0xa700, 0xa700])
       expect(events[0]?.errorComment).toMatch(/ENOSPC/)
       expect(spoolInstances(dir)).toEqual([])
-      expect(readdirSync(join(dir, 'incoming'))).toEqual([])
       expect(scp.stats()).toMatchObject({ received: 0, failed: 2 })
     } finally {
       await scp.close()
     }
+    // The refused objects' files were removed, and the prepared ones with the receiver.
+    expect(readdirSync(join(dir, 'incoming'))).toEqual([])
   }, 60_000)
 
   it('answers 0xA700 when the incoming file cannot be written', async () => {

@@ -9,12 +9,14 @@ import { checkAssociation, normaliseAddress, normaliseAet, type AssociationInfo,
 import { InboundMessages, type AcceptedContext } from './inbound.js'
 import { implementation } from './part10-meta.js'
 import { negotiateContexts, type ContextPolicy } from './presentation.js'
+import type { PreparedFiles } from './prepared-files.js'
 import type { ScpStats, StoreEvent } from './stats.js'
 
 export interface ConnectionSettings {
   readonly policy: AssociationPolicy
   readonly contexts: ContextPolicy
   readonly spool: ReceiverSpool
+  readonly prepared: PreparedFiles | undefined
   readonly log: Logger
   readonly maxPduLength: number
   readonly timeoutMs: number
@@ -52,6 +54,7 @@ export class ScpConnection {
       network: this.scp,
       socket,
       spool: settings.spool,
+      prepared: settings.prepared,
       log: settings.log,
       stats: settings.stats,
       onStore: settings.onStore,

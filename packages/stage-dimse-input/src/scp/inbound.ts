@@ -6,6 +6,7 @@ import { CommandField, Status } from '../dimse/constants.js'
 import type { DimseNetwork } from '../dimse/facade.js'
 import { PduStream } from '../dimse/pdu-stream.js'
 import type { ReceiverSpool } from '../spool-port.js'
+import type { PreparedFiles } from './prepared-files.js'
 import type { ScpStats, StoreEvent } from './stats.js'
 import { StoreOperation, type StoreOutcome } from './store-operation.js'
 
@@ -24,6 +25,8 @@ export interface InboundSettings {
   readonly network: DimseNetwork
   readonly socket: Socket
   readonly spool: ReceiverSpool
+  /** Incoming files made ready in advance, shared by the receiver's connections (none: each C-STORE creates its own). */
+  readonly prepared?: PreparedFiles | undefined
   readonly log: Logger
   readonly stats: ScpStats
   readonly onStore: ((event: StoreEvent) => void) | undefined
@@ -192,7 +195,7 @@ export class InboundMessages {
           callingAet,
           provenance: { source: 'dimse', origin: `${callingAet}@${peer?.peerAddress ?? ''}` },
         },
-        { spool: this.settings.spool, log: this.settings.log },
+        { spool: this.settings.spool, log: this.settings.log, ...(this.settings.prepared === undefined ? {} : { prepared: this.settings.prepared }) },
       )
     }
     this.receiving = { kind: 'store', op, pcId }

@@ -4,6 +4,7 @@ import { createServer as createTlsServer } from 'node:tls'
 import { PacsflowError, silentLogger, type Logger } from '@pacsflow/core'
 import { dimse } from '../dimse/facade.js'
 import { ScpConnection } from './connection.js'
+import { PreparedFiles } from './prepared-files.js'
 import { resolveScpOptions, type ResolvedScpOptions, type StoreScpOptions } from './options.js'
 import { ScpStats, type ScpStatsSnapshot } from './stats.js'
 
@@ -68,6 +69,8 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
   const log = (options.log ?? silentLogger).child({ scp: resolved.aet })
   const stats = new ScpStats()
   const connections = new Set<ScpConnection>()
+  // One file ready per association expected at once, up to 4 (each costs a few hundred KiB of page cache).
+  const prepared = new PreparedFiles(options.spool, log, Math.min(resolved.maxAssociations, 4))
   const settings = {
     policy: {
       aet: resolved.aet,
@@ -79,6 +82,7 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
     },
     contexts: { transferSyntaxes: resolved.transferSyntaxes, extraSopClasses: resolved.extraSopClasses },
     spool: options.spool,
+    prepared,
     log,
     maxPduLength: resolved.maxPduLength,
     timeoutMs: resolved.timeoutMs,
@@ -94,7 +98,13 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
   const server = makeServer(resolved, onSocket, log)
   // Room for the associations, and for the ones to reject, but not for a flood of idle connections.
   server.maxConnections = resolved.maxAssociations + 16
-  const port = await listen(server, resolved.port, resolved.host)
+  let port: number
+  try {
+    port = await listen(server, resolved.port, resolved.host)
+  } catch (error) {
+    await prepared.close()
+    throw error
+  }
   log.info({ host: resolved.host, port, tls: resolved.tls !== undefined }, 'DICOM receiver listening')
   let closing: Promise<void> | undefined
   const close = async (): Promise<void> => {
@@ -107,6 +117,7 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
     }, resolved.closeTimeoutMs)
     await all
     clearTimeout(timer)
+    await prepared.close()
     await serverClosed
     log.info({ ...stats.snapshot() }, 'DICOM receiver closed')
   }

@@ -59,18 +59,18 @@ describe('one C-STORE into the spool', () => {
     expect(file.subarray(datasetOffset(file)).toString()).toBe('first part second part')
   })
 
-  it('hands the spool the head of the file (meta group and the first batch) and its size', async () => {
+  it('hands the spool the head of the file (its first 256 KiB, copied as they arrive) and its size', async () => {
     const spool = fakeSpool(async (path) => ({ status: 'stored', path }))
-    const op = new StoreOperation(request, options(spool))
-    for (let k = 0; k < 3; k++) op.write(Buffer.alloc(700, k + 1))
-    await op.end()
-    const file = spool.committed[0]!
-    const head = spool.heads[0]!
-    expect(head.size).toBe(file.length)
-    // batchBytes is 1024 here: the first batch is the meta group and the first fragment, over 1024 bytes together.
-    expect(datasetOffset(file)).toBeLessThan(1024)
-    expect(head.bytes.length).toBe(datasetOffset(file) + 700)
-    expect(Buffer.compare(Buffer.from(head.bytes), file.subarray(0, head.bytes.length))).toBe(0)
+    for (const fragments of [3, 200]) {
+      const op = new StoreOperation(request, options(spool))
+      for (let k = 0; k < fragments; k++) op.write(Buffer.alloc(2000, k + 1))
+      await op.end()
+      const file = spool.committed.at(-1)!
+      const head = spool.heads.at(-1)!
+      expect(head.size).toBe(file.length)
+      expect(head.bytes.length).toBe(Math.min(file.length, 256 * 1024))
+      expect(Buffer.compare(Buffer.from(head.bytes), file.subarray(0, head.bytes.length))).toBe(0)
+    }
   })
 
   it('answers success for a duplicate and a new version too', async () => {

@@ -5,6 +5,7 @@ import { isValidUid } from '@pacsflow/imaging'
 import { Status } from '../dimse/constants.js'
 import type { CommitResult, Provenance, ReceiverSpool } from '../spool-port.js'
 import { encodeFileMeta } from './part10-meta.js'
+import { finishPrepared, type PreparedFile, type PreparedFiles } from './prepared-files.js'
 
 /** How a C-STORE ended: the status we answer (PS3.4 Table B.2-1) and what the spool made of it. */
 export interface StoreOutcome {
@@ -30,6 +31,8 @@ export interface StoreOperationOptions {
   readonly log: Logger
   /** Bytes gathered before they are written out (default 256 KiB): the most a C-STORE holds in memory. */
   readonly batchBytes?: number
+  /** Where to take a file made ready in advance (else one is created when the C-STORE starts). */
+  readonly prepared?: PreparedFiles
 }
 
 /**
@@ -75,11 +78,13 @@ const MAX_UID_LENGTH = 64
 export class StoreOperation {
   private path: string | undefined
   private fd: number | undefined
+  private prepared: PreparedFile | undefined
   private failure: { status: number; comment: string } | undefined
   private batch: Buffer[] = []
   private batchSize = 0
-  /** The first batch written (meta group and the data set's start): the spool parses the header from it. */
-  private head: Buffer[] | undefined
+  /** A copy of the file's first bytes (up to HEAD_BYTES), from which the spool parses the header. */
+  private head: Buffer | undefined
+  private headSize = 0
   /** Bytes written to the file, meta group included. */
   private written = 0
   private bytes = 0
@@ -95,8 +100,15 @@ export class StoreOperation {
       return
     }
     try {
-      this.path = options.spool.incomingPath(isValidUid(request.sopInstanceUid) ? request.sopInstanceUid : undefined)
-      this.fd = openSync(this.path, 'wx')
+      this.prepared = options.prepared?.take()
+      if (this.prepared === undefined) {
+        this.path = options.spool.incomingPath(isValidUid(request.sopInstanceUid) ? request.sopInstanceUid : undefined)
+        this.fd = openSync(this.path, 'wx')
+      } else {
+        this.path = this.prepared.path
+        this.fd = this.prepared.fd
+      }
+      this.head = spareHeads.take()
     } catch (error) {
       this.writeFailed(error as Error)
       return
@@ -119,6 +131,7 @@ export class StoreOperation {
 
   private enqueue(bytes: Buffer): void {
     if (this.fd === undefined || bytes.length === 0) return
+    if (this.head !== undefined && this.headSize < this.head.length) this.headSize += bytes.copy(this.head, this.headSize)
     this.batch.push(bytes)
     this.batchSize += bytes.length
     if (this.batchSize >= (this.options.batchBytes ?? 256 * 1024)) this.flush()
@@ -130,7 +143,6 @@ export class StoreOperation {
     if (fd === undefined) return
     let parts = this.batch
     let left = this.batchSize
-    this.head ??= parts
     this.written += left
     this.batch = []
     this.batchSize = 0
@@ -158,15 +170,16 @@ export class StoreOperation {
   async end(): Promise<StoreOutcome> {
     this.finished = true
     this.flush()
+    this.cutPrepared()
     this.closeFile()
     if (this.failure !== undefined || this.path === undefined) return this.failed()
     try {
-      const head = this.takeHead()
+      const head = this.head === undefined ? undefined : { bytes: this.head.subarray(0, this.headSize), size: this.written }
       let commit: CommitResult
       try {
-        commit = await this.options.spool.commit(this.path, this.request.provenance, head === undefined ? undefined : { head: { bytes: head.bytes, size: this.written } })
+        commit = await this.options.spool.commit(this.path, this.request.provenance, head === undefined ? undefined : { head })
       } finally {
-        if (head !== undefined) spareHeads.give(head.buffer)
+        this.releaseHead()
       }
       if (commit.status === 'quarantined') {
         const reason = commit.reason === undefined ? 'quarantined' : `${commit.reason.code}: ${commit.reason.message}`
@@ -180,18 +193,23 @@ export class StoreOperation {
     }
   }
 
-  /** The first batch's bytes gathered into a reused buffer (at most HEAD_BYTES of them), for the spool's header parse. */
-  private takeHead(): { buffer: Buffer; bytes: Buffer } | undefined {
-    const parts = this.head
-    this.head = undefined
-    if (parts === undefined) return undefined
-    const buffer = spareHeads.take()
-    let at = 0
-    for (const part of parts) {
-      if (at === buffer.length) break
-      at += part.copy(buffer, at)
+  /** A prepared file is longer than the object (its zeros): cut it to the bytes written. */
+  private cutPrepared(): void {
+    const prepared = this.prepared
+    this.prepared = undefined
+    if (prepared === undefined || this.fd === undefined) return
+    this.options.prepared?.sawObject(this.written)
+    try {
+      finishPrepared(prepared, this.written)
+    } catch (error) {
+      this.writeFailed(error as Error)
     }
-    return { buffer, bytes: buffer.subarray(0, at) }
+  }
+
+  private releaseHead(): void {
+    if (this.head !== undefined) spareHeads.give(this.head)
+    this.head = undefined
+    this.headSize = 0
   }
 
   /** The association ended before the last fragment: the partial file is removed, nothing is committed. */
@@ -199,7 +217,7 @@ export class StoreOperation {
     if (!this.finished) {
       this.finished = true
       this.batch = []
-      this.head = undefined
+      this.releaseHead()
       this.closeFile()
       this.removeFile()
     }
@@ -237,7 +255,7 @@ export class StoreOperation {
     this.failure ??= { status: Status.OutOfResources, comment: `write: ${(error as NodeJS.ErrnoException).code ?? error.message}` }
     this.batch = []
     this.batchSize = 0
-    this.head = undefined
+    this.releaseHead()
     if (this.fd !== undefined) {
       const fd = this.fd
       this.fd = undefined

@@ -1,0 +1,128 @@
+// Incoming files prepared in advance: zero-filled, handed out open, cut to the object's length, removed when unused.
+import { fstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { silentLogger, type Logger } from '@pacsflow/core'
+import { datasetOffset, removeDir, tempDir } from '../test-support/dicom-files.js'
+import type { ReceiverSpool } from '../spool-port.js'
+import { PreparedFiles, type PreparedFile } from './prepared-files.js'
+import { StoreOperation } from './store-operation.js'
+
+const scratch = tempDir('prepared')
+afterAll(() => removeDir(scratch))
+let n = 0
+
+function spoolIn(incoming: string): ReceiverSpool & { committed: Buffer[]; paths: string[] } {
+  const committed: Buffer[] = []
+  const paths: string[] = []
+  let k = 0
+  return {
+    dir: scratch,
+    committed,
+    paths,
+    incomingPath: () => join(incoming, `p${k++}`),
+    commit: async (path) => {
+      committed.push(readFileSync(path))
+      paths.push(path)
+      return { status: 'stored', path }
+    },
+  }
+}
+
+function freshIncoming(): string {
+  const incoming = join(scratch, `incoming-${n++}`)
+  mkdirSync(incoming)
+  return incoming
+}
+
+/** Takes a prepared file once one is ready (bounded: 200 tries, 10 ms apart). */
+async function readyFile(files: PreparedFiles): Promise<PreparedFile> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const file = files.take()
+    if (file !== undefined) return file
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error('no prepared file within 2 s')
+}
+
+/** Waits until `files` has at least `count` ready (bounded like readyFile). */
+async function readyCount(files: PreparedFiles, count: number): Promise<void> {
+  for (let attempt = 0; attempt < 200 && files.readyCount < count; attempt++) await new Promise((resolve) => setTimeout(resolve, 10))
+  expect(files.readyCount).toBeGreaterThanOrEqual(count)
+}
+
+const request = {
+  messageId: 1,
+  sopClassUid: '1.2.840.10008.5.1.4.1.1.4',
+  sopInstanceUid: '1.2.3.4',
+  transferSyntaxUid: '1.2.840.10008.1.2.1',
+  callingAet: 'SCANNER',
+  provenance: { source: 'dimse', origin: 'SCANNER@127.0.0.1' },
+}
+
+describe('PreparedFiles', () => {
+  it('keeps `spare` zero-filled files ready in incoming/, open at offset 0', async () => {
+    const incoming = freshIncoming()
+    const files = new PreparedFiles(spoolIn(incoming), silentLogger, 2)
+    try {
+      await readyCount(files, 2)
+      expect(readdirSync(incoming)).toHaveLength(2)
+      const file = await readyFile(files)
+      expect(file.path.startsWith(incoming)).toBe(true)
+      expect(fstatSync(file.fd).size).toBe(file.size)
+      expect(file.size).toBeGreaterThanOrEqual(256 * 1024)
+      expect(readFileSync(file.path).every((byte) => byte === 0)).toBe(true)
+    } finally {
+      await files.close()
+    }
+  })
+
+  it('gives C-STOREs files that end up holding exactly their object, smaller or larger than the fill', async () => {
+    const incoming = freshIncoming()
+    const spool = spoolIn(incoming)
+    const files = new PreparedFiles(spool, silentLogger, 1)
+    try {
+      for (const size of [1000, 300 * 1024]) {
+        await readyCount(files, 1)
+        const op = new StoreOperation(request, { spool, log: silentLogger, prepared: files })
+        const data = Buffer.alloc(size, 5)
+        op.write(data)
+        expect((await op.end()).status).toBe(0x0000)
+        const file = spool.committed.at(-1)!
+        expect(file.length).toBe(datasetOffset(file) + size)
+        expect(Buffer.compare(file.subarray(datasetOffset(file)), data)).toBe(0)
+      }
+      // Both were prepared files (p0 at the start, p1 made when p0 was taken); a file made on the spot would be p2.
+      expect(spool.paths).toEqual([join(incoming, 'p0'), join(incoming, 'p1')])
+    } finally {
+      await files.close()
+    }
+  })
+
+  it('removes the files nobody took when closed', async () => {
+    const incoming = freshIncoming()
+    const files = new PreparedFiles(spoolIn(incoming), silentLogger, 3)
+    await readyCount(files, 1)
+    // Closed while others may still be under way: it is removed too, before close resolves.
+    await files.close()
+    expect(readdirSync(incoming)).toEqual([])
+  })
+
+  it('hands out nothing, and says why once, when files cannot be prepared', async () => {
+    const warnings: string[] = []
+    const log: Logger = { ...silentLogger, warn: (_fields: unknown, message?: string) => void warnings.push(String(message)), child: () => log }
+    const files = new PreparedFiles(spoolIn(join(scratch, 'missing-folder')), log, 2)
+    try {
+      for (let attempt = 0; attempt < 200 && warnings.length === 0; attempt++) await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(files.take()).toBeUndefined()
+      expect(warnings[0]).toMatch(/could not prepare an incoming file/)
+      // Paused: no new attempts (and no new warnings) right after a failure.
+      const before = warnings.length
+      files.take()
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(warnings.length).toBe(before)
+    } finally {
+      await files.close()
+    }
+  })
+})

@@ -105,14 +105,23 @@ async function writePooled(path: string, temp: string, data: string | Uint8Array
   }
 }
 
+/** Where one fsync runs (see {@link fsyncPlacement}). */
+export interface FsyncOptions {
+  /**
+   * `false`: in libuv's thread pool, so the event loop serves other work meanwhile (a receiver
+   * with several senders at once). Default: inline while the disk is fast, as `fsyncPlacement` says.
+   */
+  readonly inline?: boolean
+}
+
 /** Flushes a folder's entries (a rename or a new file in it) to disk. */
-export function fsyncDir(folder: string): Promise<void> {
-  return fsyncPath(folder, 'r')
+export function fsyncDir(folder: string, options?: FsyncOptions): Promise<void> {
+  return fsyncPath(folder, 'r', options?.inline !== false)
 }
 
 /** Flushes a file's data (and the metadata needed to read it) to disk. */
-export function fsyncFile(path: string): Promise<void> {
-  return fsyncPath(path, 'r+')
+export function fsyncFile(path: string, options?: FsyncOptions): Promise<void> {
+  return fsyncPath(path, 'r+', options?.inline !== false)
 }
 
 /**
@@ -120,10 +129,10 @@ export function fsyncFile(path: string): Promise<void> {
  * hand-offs, each of which waits for a time slice on a busy host); the fsync runs where
  * {@link fsyncPlacement} says.
  */
-async function fsyncPath(path: string, flags: 'r' | 'r+'): Promise<void> {
+async function fsyncPath(path: string, flags: 'r' | 'r+', mayInline: boolean): Promise<void> {
   const fd = openSync(path, flags)
   try {
-    await fsyncFd(fd)
+    await fsyncFd(fd, mayInline)
   } finally {
     closeSync(fd)
   }
@@ -172,9 +181,8 @@ export function noteInlineFsync(ms: number, now: number = Date.now()): void {
   fsyncPlacement.recentSlow = recent
 }
 
-function fsyncFd(fd: number): Promise<void> {
-  const now = Date.now()
-  if (now >= fsyncPlacement.poolUntilMs) {
+function fsyncFd(fd: number, mayInline = true): Promise<void> {
+  if (mayInline && Date.now() >= fsyncPlacement.poolUntilMs) {
     const started = process.hrtime.bigint()
     try {
       fsyncSync(fd)

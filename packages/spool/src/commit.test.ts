@@ -34,12 +34,12 @@ describe('commit', () => {
     expect(await readdir(join(spool.dir, 'incoming'))).toEqual([])
   })
 
-  it('takes the header from the head a receiver gives, or from the file when the head is short', async () => {
+  it('takes the header from the head a receiver gives, or from the file when the head is short (fsyncs inline or pooled)', async () => {
     const spool = await freshSpool()
-    for (const [slice, cut] of [[1, undefined], [2, 64]] as const) {
+    for (const [slice, cut, flushInline] of [[1, undefined, true], [2, 64, false]] as const) {
       const bytes = instance(slice)
       const head = { bytes: cut === undefined ? bytes : bytes.subarray(0, cut), size: bytes.length }
-      const result = await spool.commit(await received(spool, bytes), dimse, { head })
+      const result = await spool.commit(await received(spool, bytes), dimse, { head, flushInline })
       expect(result).toMatchObject({ status: 'stored', sopInstanceUid: sopOf(SERIES_A, slice) })
       expect(new Uint8Array(await readFile(result.path))).toEqual(bytes)
     }

@@ -117,7 +117,8 @@ export async function commitInto(core: SpoolCore, path: string, provenance: Prov
   const { layout, log } = core
   // The flush does not depend on the header, so it starts first: inline on a fast disk, or in the
   // thread pool while the header is parsed here (a quarantined file's flush is wasted, and rare).
-  const flushing = fsyncFile(path).then(() => undefined, (error: unknown) => error)
+  const inline = { inline: options?.flushInline !== false }
+  const flushing = fsyncFile(path, inline).then(() => undefined, (error: unknown) => error)
   const identified = await identify(path, options)
   const flushed = await flushing
   if (!identified.ok) {
@@ -141,7 +142,7 @@ export async function commitInto(core: SpoolCore, path: string, provenance: Prov
   try {
     if (flushed !== undefined) throw flushed
     result = await core.studyLock.run(identity.studyInstanceUid, () => place(core, path, identity))
-    await core.flusher.flush(join(layout.study(identity.studyInstanceUid), identity.seriesInstanceUid))
+    await core.flusher.flush(join(layout.study(identity.studyInstanceUid), identity.seriesInstanceUid), inline)
   } catch (error) {
     throw spoolIoError(`cannot store ${path}`, error, { ...identity })
   }

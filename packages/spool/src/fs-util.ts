@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { constants, mkdirSync } from 'node:fs'
 import { copyFile, link, open, readdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
-import { fsyncDir, PacsflowError, TEMP_SUFFIX } from '@pacsflow/core'
+import { fsyncDir, PacsflowError, TEMP_SUFFIX, type FsyncOptions } from '@pacsflow/core'
 
 /** True when `error` is a Node system error with one of these codes. */
 export function isErrno(error: unknown, ...codes: string[]): boolean {
@@ -111,12 +111,12 @@ export async function removeViaTrash(path: string, trash: string): Promise<void>
 export class FolderFlusher {
   private readonly folders = new Map<string, { running: Promise<void> | undefined; next: Promise<void> | undefined }>()
 
-  flush(folder: string): Promise<void> {
+  flush(folder: string, options?: FsyncOptions): Promise<void> {
     let state = this.folders.get(folder)
     if (state === undefined) this.folders.set(folder, (state = { running: undefined, next: undefined }))
     const current = state
     if (current.running === undefined) {
-      current.running = fsyncDir(folder).finally(() => {
+      current.running = fsyncDir(folder, options).finally(() => {
         current.running = undefined
         if (current.next === undefined && this.folders.get(folder) === current) this.folders.delete(folder)
       })
@@ -127,7 +127,7 @@ export class FolderFlusher {
       .catch(() => {})
       .then(() => {
         current.next = undefined
-        return this.flush(folder)
+        return this.flush(folder, options)
       })
     return current.next
   }

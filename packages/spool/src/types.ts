@@ -72,6 +72,13 @@ export interface CommitOptions {
    * from disk, whenever they reach the pixel data. They must be exactly the file's own bytes.
    */
   readonly head?: { readonly bytes: Uint8Array; readonly size: number }
+  /**
+   * `false`: the fsyncs run in libuv's thread pool, so the event loop serves other senders while
+   * the disk works (a receiver with several associations at once). Default: on the calling
+   * thread while the disk is fast (`fsyncPlacement` in @pacsflow/core), which answers one waiting
+   * sender soonest.
+   */
+  readonly flushInline?: boolean
 }
 
 export interface CompletionOptions {

@@ -195,7 +195,13 @@ export class InboundMessages {
           callingAet,
           provenance: { source: 'dimse', origin: `${callingAet}@${peer?.peerAddress ?? ''}` },
         },
-        { spool: this.settings.spool, log: this.settings.log, ...(this.settings.prepared === undefined ? {} : { prepared: this.settings.prepared }) },
+        {
+          spool: this.settings.spool,
+          log: this.settings.log,
+          ...(this.settings.prepared === undefined ? {} : { prepared: this.settings.prepared }),
+          // One sender waits for each answer: fsync inline. Several: in the thread pool, while the event loop reads the others.
+          flushInline: () => this.settings.stats.activeAssociations <= 1,
+        },
       )
     }
     this.receiving = { kind: 'store', op, pcId }

@@ -12,23 +12,26 @@ afterAll(() => removeDir(scratch))
 let n = 0
 
 /** A spool whose commit answers `answer` after checking the file it was given. */
-function fakeSpool(answer: (path: string) => Promise<CommitResult>): ReceiverSpool & { readonly incoming: string; committed: Buffer[]; heads: (CommitOptions['head'] | undefined)[] } {
+function fakeSpool(answer: (path: string) => Promise<CommitResult>): ReceiverSpool & { readonly incoming: string; committed: Buffer[]; heads: (CommitOptions['head'] | undefined)[]; inline: (boolean | undefined)[] } {
   const incoming = join(scratch, `incoming-${n++}`)
   mkdirSync(incoming)
   const committed: Buffer[] = []
   const heads: (CommitOptions['head'] | undefined)[] = []
+  const inline: (boolean | undefined)[] = []
   let k = 0
   return {
     dir: scratch,
     incoming,
     committed,
     heads,
+    inline,
     incomingPath: () => join(incoming, `${k++}`),
     commit: async (path, _provenance, commitOptions) => {
       committed.push(readFileSync(path))
       // Copied: the receiver reuses the buffer once the commit is over.
       const head = commitOptions?.head
       heads.push(head === undefined ? undefined : { bytes: Buffer.from(head.bytes), size: head.size })
+      inline.push(commitOptions?.flushInline)
       return answer(path)
     },
   }
@@ -71,6 +74,17 @@ describe('one C-STORE into the spool', () => {
       expect(head.bytes.length).toBe(Math.min(file.length, 256 * 1024))
       expect(Buffer.compare(Buffer.from(head.bytes), file.subarray(0, head.bytes.length))).toBe(0)
     }
+  })
+
+  it('asks for inline fsyncs unless told, at commit time, that other associations are being served', async () => {
+    const spool = fakeSpool(async (path) => ({ status: 'stored', path }))
+    let others = false
+    await new StoreOperation(request, options(spool)).end()
+    const op = new StoreOperation(request, { ...options(spool), flushInline: () => !others })
+    op.write(Buffer.from('data'))
+    others = true
+    await op.end()
+    expect(spool.inline).toEqual([true, false])
   })
 
   it('answers success for a duplicate and a new version too', async () => {

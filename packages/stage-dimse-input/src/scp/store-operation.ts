@@ -33,6 +33,8 @@ export interface StoreOperationOptions {
   readonly batchBytes?: number
   /** Where to take a file made ready in advance (else one is created when the C-STORE starts). */
   readonly prepared?: PreparedFiles
+  /** Asked at commit time: may the spool's fsyncs block the event loop (true when this is the only association)? Default true. */
+  readonly flushInline?: () => boolean
 }
 
 /**
@@ -177,7 +179,8 @@ export class StoreOperation {
       const head = this.head === undefined ? undefined : { bytes: this.head.subarray(0, this.headSize), size: this.written }
       let commit: CommitResult
       try {
-        commit = await this.options.spool.commit(this.path, this.request.provenance, head === undefined ? undefined : { head })
+        const flushInline = this.options.flushInline?.() ?? true
+        commit = await this.options.spool.commit(this.path, this.request.provenance, head === undefined ? { flushInline } : { head, flushInline })
       } finally {
         this.releaseHead()
       }

@@ -40,7 +40,6 @@ function sendWatching(port: number, files: readonly string[], child: ChildProces
     // storescu's error lines and non-success responses, to say why a file was not acknowledged.
     const problems: string[] = []
     let current: string | undefined
-    let pending = ''
     let killed = false
     const onLine = (line: string): void => {
       const sending = /^I: Sending file: (.+)$/.exec(line)
@@ -52,19 +51,20 @@ function sendWatching(port: number, files: readonly string[], child: ChildProces
         child.kill('SIGKILL')
       }
     }
-    const onData = (chunk: Buffer): void => {
-      pending += chunk.toString()
-      const lines = pending.split('\n')
-      pending = lines.pop() ?? ''
-      lines.forEach(onLine)
+    // Lines are cut per stream: a chunk of one stream must not end a half line of the other.
+    const pending = { stdout: '', stderr: '' }
+    const lines = (stream: 'stdout' | 'stderr') => (chunk: Buffer): void => {
+      const parts = (pending[stream] + chunk.toString()).split('\n')
+      pending[stream] = parts.pop() ?? ''
+      parts.forEach(onLine)
     }
-    storescu.stdout.on('data', onData)
-    storescu.stderr.on('data', onData)
+    storescu.stdout.on('data', lines('stdout'))
+    storescu.stderr.on('data', lines('stderr'))
     const limit = setTimeout(() => storescu.kill('SIGKILL'), 60_000)
     // 'close', not 'exit': the last response lines may still be in the pipe when the process exits.
     storescu.once('close', () => {
       clearTimeout(limit)
-      if (pending !== '') onLine(pending)
+      for (const rest of [pending.stdout, pending.stderr]) if (rest !== '') onLine(rest)
       resolve({ acked, killed, problems })
     })
   })

@@ -3,7 +3,7 @@
 // 500 files of 256x256 and 100 of 512x512, on one association and on 4 parallel associations (median files/s,
 // MB/s and the ratio; targets >= 0.8x on one, >= 1.0x on four), and the peak RSS of our SCP's process while it
 // receives one 268 MB instance (target < 400 MB). Our SCP answers success only once a file is fsynced and renamed
-// into the spool; storescp writes without fsync.
+// into the spool; storescp writes without fsync. Between receivers the bench runs sync(1), untimed (see settle).
 // Needs DCMTK (storescu, storescp) and the shared data (PACSFLOW_TEST_DATA) for the template header.
 //
 // Received files are deleted only at the end: on this VM's disk (ext4 mounted with `discard`), creating
@@ -119,6 +119,15 @@ async function timeSend(port: number, files: readonly string[], associations: nu
   return performance.now() - started
 }
 
+/**
+ * Writes every dirty page out (sync(1)), untimed, between receivers. storescp and the no-commit
+ * diagnostic leave up to 100+ MB unflushed, and on ext4 (data=ordered) a later fsync's journal
+ * commit can wait for that data: our receiver's fsyncs would pay for the files of the run before.
+ */
+async function settle(): Promise<void> {
+  await run('sync')
+}
+
 interface Measured {
   readonly storescp: number[]
   readonly ours: number[]
@@ -142,8 +151,10 @@ async function measure(scratch: string, files: readonly string[], associations: 
     measured.storescp.push(await timeSend(storescp.port, files, associations))
     await storescp.stop()
     if (readdirSync(outDir).length !== files.length) throw new Error(`storescp stored ${readdirSync(outDir).length} of ${files.length}`)
+    await settle()
     measured.ours.push(await timeOurs(scratch, files, associations, 'spool'))
     measured.noCommit.push(await timeOurs(scratch, files, associations, 'no-commit'))
+    await settle()
   }
   return measured
 }
@@ -170,6 +181,7 @@ async function main(): Promise<void> {
     const sets = []
     if (wanted.includes('256')) sets.push({ name: '500 files 256x256', ...(await makeSet(join(scratch, '256'), base, 500, 256)) })
     if (wanted.includes('512')) sets.push({ name: '100 files 512x512', ...(await makeSet(join(scratch, '512'), base, 100, 512)) })
+    await settle()
     console.log(`receive bench: median of ${runs} runs, alternating, storescu (TCP_NODELAY=1) into each receiver, process start included; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`)
     for (const associations of values.associations.split(',').map(Number)) {
       const target = associations === 1 ? 0.8 : 1.0

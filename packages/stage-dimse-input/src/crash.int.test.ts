@@ -107,8 +107,14 @@ describe.skipIf(!ready)('receiver killed with SIGKILL mid-association', () => {
       await new Promise((resolve) => restarted.once('exit', resolve))
     }
     const { child } = await startChild(spoolDir, port)
-    const { acked, problems } = await sendWatching(port, files, child)
-    expect(acked.length, problems.join('\n')).toBe(files.length)
+    const first = await sendWatching(port, files, child)
+    // A sender resends what was refused (a refusal is a correct answer on a loaded machine; success
+    // without the object would be the bug, and that is checked above and below): once, here.
+    const refused = files.filter((file) => !first.acked.includes(file))
+    const again = refused.length === 0 ? { acked: [], problems: [] } : await sendWatching(port, refused, child)
+    const problems = [...first.problems, ...again.problems]
+    expect(first.acked.length + again.acked.length, problems.join('\n')).toBe(files.length)
+    if (refused.length > 0) console.warn(`crash test: ${refused.length} file(s) refused on the first send, stored on the second:\n${problems.join('\n')}`)
     child.kill('SIGTERM')
     await new Promise((resolve) => child.once('exit', resolve))
     expect(stored()).toEqual(new Set(sopOf.values()))

@@ -22,6 +22,7 @@ export {
   readAllFrames,
   readDicomDataset,
   readDicomHeader,
+  type DicomHead,
   type ReadDicomHeaderOptions,
   readFramePixels,
   readPart10,

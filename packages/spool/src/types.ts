@@ -1,6 +1,6 @@
 // The spool's public shape, fixed first so both input stages can be written against it.
 import type { Logger, Source } from '@pacsflow/core'
-import type { DicomStudy } from '@pacsflow/imaging'
+import type { DicomHead, DicomStudy } from '@pacsflow/imaging'
 
 /** What happens to instances that arrive for a study already handed on. */
 export type LatePolicy = 'new-job' | 'ignore' | 'error'
@@ -71,7 +71,7 @@ export interface CommitOptions {
    * written them (the DIMSE receiver): the header is parsed from them instead of being read back
    * from disk, whenever they reach the pixel data. They must be exactly the file's own bytes.
    */
-  readonly head?: { readonly bytes: Uint8Array; readonly size: number }
+  readonly head?: DicomHead
   /**
    * `false`: the fsyncs run in libuv's thread pool, so the event loop serves other senders while
    * the disk works (a receiver with several associations at once). Default: on the calling

@@ -135,11 +135,17 @@ export async function readHeaderOf(path: string, options?: ReadOptions): Promise
   }
 }
 
+/** A file's first bytes, still in memory, and the file's whole size (see ReadDicomHeaderOptions.head). */
+export interface DicomHead {
+  readonly bytes: Uint8Array
+  readonly size: number
+}
+
 /**
- * The header parsed from bytes already in memory (see ReadDicomHeaderOptions.head), or undefined
- * when they end before the header does. Errors as readHeaderOf's.
+ * The header parsed from bytes already in memory, or undefined when they end before the header
+ * does. Errors as readHeaderOf's.
  */
-export function headerFromHead(path: string, head: { readonly bytes: Uint8Array; readonly size: number }): HeaderRead | undefined {
+export function headerFromHead(path: string, head: DicomHead): HeaderRead | undefined {
   const { bytes, size } = head
   if (bytes.length > size) throw dicomError('DICOM_INVALID', path, `has a head of ${bytes.length} bytes but a size of ${size}`)
   // Too short to hold the preamble and 'DICM': the file says more than these bytes can.

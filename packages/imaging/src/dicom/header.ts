@@ -1,6 +1,6 @@
 // readDicomHeader: one file's header as a DicomInstance (no pixel data read), with its frames and checks.
 import { asDicomError, dicomError } from './fail.js'
-import { FileReads, headerFromHead, readHeaderOf, type HeaderRead, type ReadOptions } from './file-reader.js'
+import { FileReads, headerFromHead, readHeaderOf, type DicomHead, type HeaderRead, type ReadOptions } from './file-reader.js'
 import { classicFrames, enhancedFrames } from './frames.js'
 import { isDecodableSyntax } from './syntaxes.js'
 import { UNDEFINED_LENGTH, type Element } from './parser.js'
@@ -21,19 +21,12 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
  * (pixel data in a transfer syntax no codec here decodes).
  */
 export async function readDicomHeader(path: string, options: ReadDicomHeaderOptions = {}): Promise<DicomInstance> {
-  const { head } = options
-  if (head !== undefined) {
-    const header = headerFromHead(path, head)
-    if (header !== undefined) {
-      try {
-        return instanceFromHeader(header)
-      } catch (error) {
-        throw asDicomError(path, error)
-      }
-    }
-  }
+  const header = options.head === undefined ? undefined : headerFromHead(path, options.head)
+  if (header !== undefined) return checkedInstance(header)
   return readInstance(path, options.direct === true ? { reads: new FileReads(true) } : undefined)
 }
+
+export type { DicomHead }
 
 export interface ReadDicomHeaderOptions {
   /**
@@ -48,17 +41,21 @@ export interface ReadDicomHeaderOptions {
    * whenever they reach its pixel data (the file is read as usual when they do not). They must be
    * the file's own bytes: nothing here checks them against the disk.
    */
-  readonly head?: { readonly bytes: Uint8Array; readonly size: number }
+  readonly head?: DicomHead
 }
 
 /** readDicomHeader as an index run reads it (see readHeaderOf): the instance keeps nothing of `options.reuse`. */
 export async function readInstance(path: string, options?: ReadOptions): Promise<DicomInstance> {
-  const header = await readHeaderOf(path, options)
+  return checkedInstance(await readHeaderOf(path, options))
+}
+
+/** instanceFromHeader, its errors named after the file. */
+function checkedInstance(header: HeaderRead): DicomInstance {
   try {
     return instanceFromHeader(header)
   } catch (error) {
     // Sequences are parsed when first read, so a malformed one can surface only here.
-    throw asDicomError(path, error)
+    throw asDicomError(header.path, error)
   }
 }
 

@@ -1,5 +1,5 @@
 // The DICOM reading layer: header index, pixel data, raw datasets for pass-through, UID checks.
-export { readDicomHeader, type ReadDicomHeaderOptions } from './header.js'
+export { readDicomHeader, type DicomHead, type ReadDicomHeaderOptions } from './header.js'
 export { indexDicom, type DicomIndex, type IndexDicomOptions, type IndexProblem } from './index-dicom.js'
 export { readAllFrames, readFramePixels } from './pixels.js'
 export type { PixelArray } from './stored-values.js'

@@ -125,6 +125,14 @@ export function fsyncFile(path: string, options?: FsyncOptions): Promise<void> {
 }
 
 /**
+ * As {@link fsyncFile}, through a descriptor the caller already holds (and closes): a writer that
+ * has just written the file saves opening it again by name.
+ */
+export function fsyncDescriptor(fd: number, options?: FsyncOptions): Promise<void> {
+  return fsyncFd(fd, options?.inline !== false)
+}
+
+/**
  * Open and close of a local path are made directly (an asynchronous call costs two thread
  * hand-offs, each of which waits for a time slice on a busy host); the fsync runs where
  * {@link fsyncPlacement} says.

@@ -1,9 +1,10 @@
 // Where fsyncs run: inline while the disk is fast, through the thread pool for a while after repeated slow ones.
+import { closeSync, openSync, writeSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { fsyncDir, fsyncFile, fsyncPlacement, INLINE_FSYNC_LIMIT_MS, noteInlineFsync, POOL_FSYNC_MS, SLOW_WINDOW_MS, writeFileAtomic } from './atomic-write.js'
+import { fsyncDescriptor, fsyncDir, fsyncFile, fsyncPlacement, INLINE_FSYNC_LIMIT_MS, noteInlineFsync, POOL_FSYNC_MS, SLOW_WINDOW_MS, writeFileAtomic } from './atomic-write.js'
 
 const saved = { ...fsyncPlacement, recentSlow: [...fsyncPlacement.recentSlow] }
 afterEach(() => {
@@ -51,6 +52,25 @@ describe('fsync placement', () => {
         await fsyncDir(dir)
         expect(await readFile(path, 'utf8')).toBe('durable')
         await expect(fsyncFile(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT' })
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('flushes through a descriptor the caller holds, either way, and reports a bad one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pacsflow-fsync-'))
+    try {
+      for (const inline of [true, false]) {
+        reset()
+        const path = join(dir, `fd-${inline}`)
+        const fd = openSync(path, 'wx')
+        writeSync(fd, 'held')
+        await fsyncDescriptor(fd, { inline })
+        closeSync(fd)
+        expect(await readFile(path, 'utf8')).toBe('held')
+        // The descriptor is used, not a name: a closed one fails.
+        await expect(fsyncDescriptor(fd, { inline })).rejects.toMatchObject({ code: 'EBADF' })
       }
     } finally {
       await rm(dir, { recursive: true, force: true })

@@ -60,7 +60,7 @@ export {
   type SerializedError,
 } from './errors.js'
 export { jsonLogger, silentLogger, type JsonLoggerOptions, type LogFn, type Logger, type LogLevel } from './logger.js'
-export { fsyncDir, fsyncFile, fsyncPlacement, TEMP_SUFFIX, writeFileAtomic, type AtomicWriteOptions, type FsyncOptions } from './atomic-write.js'
+export { fsyncDescriptor, fsyncDir, fsyncFile, fsyncPlacement, TEMP_SUFFIX, writeFileAtomic, type AtomicWriteOptions, type FsyncOptions } from './atomic-write.js'
 export { sameFileContent } from './file-compare.js'
 export { ResourcePool, type Lease } from './resource-pool.js'
 export { backoffDelay, defaultRetry, resolveRetry, sleep, type ResolvedRetry } from './retry.js'

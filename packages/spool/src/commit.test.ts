@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { closeSync, existsSync, openSync } from 'node:fs'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -43,6 +43,27 @@ describe('commit', () => {
       expect(result).toMatchObject({ status: 'stored', sopInstanceUid: sopOf(SERIES_A, slice) })
       expect(new Uint8Array(await readFile(result.path))).toEqual(bytes)
     }
+  })
+
+  it('flushes through the descriptor a receiver still holds (a closed one fails the commit, nothing is placed)', async () => {
+    const spool = await freshSpool()
+    const bytes = instance(3)
+    const path = await received(spool, bytes)
+    const fd = openSync(path, 'r+')
+    const result = await spool.commit(path, dimse, { fd })
+    closeSync(fd)
+    expect(result).toMatchObject({ status: 'stored', sopInstanceUid: sopOf(SERIES_A, 3) })
+    // A descriptor number nothing has open (far above the process's limit): EBADF, whatever the file's name says.
+    await expect(spool.commit(await received(spool, instance(4)), dimse, { fd: 1_000_000 })).rejects.toMatchObject({ code: 'SPOOL_IO' })
+    expect(existsSync(join(spool.dir, STUDY, SERIES_A, `${sopOf(SERIES_A, 4)}.dcm`))).toBe(false)
+  })
+
+  it('names incoming files uniquely, with a per-process tag and a serial', async () => {
+    const spool = await freshSpool()
+    const names = Array.from({ length: 1000 }, () => spool.incomingPath('x'))
+    expect(new Set(names).size).toBe(1000)
+    for (const name of names) expect(name.startsWith(join(spool.dir, 'incoming') + '/')).toBe(true)
+    expect(spool.incomingPath('../../evil')).not.toContain('/../')
   })
 
   it('quarantines hostile UIDs with a reason and never makes a path from them', async () => {

@@ -3,7 +3,7 @@ import { existsSync, linkSync, renameSync, unlinkSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { isValidUid, readDicomHeader } from '@pacsflow/imaging'
-import { isPacsflowError, PacsflowError, sameFileContent } from '@pacsflow/core'
+import { fsyncDescriptor, isPacsflowError, PacsflowError, sameFileContent } from '@pacsflow/core'
 import { fsyncFile, isErrno, mkdirDurable, spoolIoError } from './fs-util.js'
 import { readHeaderExtras } from './header-extras.js'
 import { instanceFileName } from './layout.js'
@@ -118,7 +118,10 @@ export async function commitInto(core: SpoolCore, path: string, provenance: Prov
   // The flush does not depend on the header, so it starts first: inline on a fast disk, or in the
   // thread pool while the header is parsed here (a quarantined file's flush is wasted, and rare).
   const inline = { inline: options?.flushInline !== false }
-  const flushing = fsyncFile(path, inline).then(() => undefined, (error: unknown) => error)
+  const flushing = (options?.fd === undefined ? fsyncFile(path, inline) : fsyncDescriptor(options.fd, inline)).then(
+    () => undefined,
+    (error: unknown) => error,
+  )
   const identified = await identify(path, options)
   const flushed = await flushing
   if (!identified.ok) {

@@ -79,6 +79,12 @@ export interface CommitOptions {
    * sender soonest.
    */
   readonly flushInline?: boolean
+  /**
+   * An open descriptor of the file, when the caller has just written it and still holds it: the
+   * flush goes through it instead of opening the file again by name. The caller keeps it open
+   * until `commit` settles, and closes it.
+   */
+  readonly fd?: number
 }
 
 export interface CompletionOptions {

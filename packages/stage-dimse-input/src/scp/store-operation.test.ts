@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, fstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { silentLogger } from '@pacsflow/core'
@@ -85,6 +85,23 @@ describe('one C-STORE into the spool', () => {
     others = true
     await op.end()
     expect(spool.inline).toEqual([true, false])
+  })
+
+  it('lends the spool its open descriptor for the flush, and closes it once the commit is over', async () => {
+    let during: number | undefined
+    let fd: number | undefined
+    const spool = fakeSpool(async (path) => ({ status: 'stored', path }))
+    const commit = spool.commit
+    spool.commit = async (path, provenance, commitOptions) => {
+      fd = commitOptions?.fd
+      during = fd === undefined ? undefined : fstatSync(fd).size
+      return commit(path, provenance, commitOptions)
+    }
+    const op = new StoreOperation(request, options(spool))
+    op.write(Buffer.from('data set'))
+    await op.end()
+    expect(during).toBe(spool.committed[0]!.length)
+    expect(() => fstatSync(fd!)).toThrow(expect.objectContaining({ code: 'EBADF' }))
   })
 
   it('answers success for a duplicate and a new version too', async () => {

@@ -168,21 +168,26 @@ export class StoreOperation {
     }
   }
 
-  /** The last fragment arrived: write the rest, close, commit, and say what to answer. Never rejects. */
+  /** The last fragment arrived: write the rest, commit (the spool flushes through our descriptor), close, and say what to answer. Never rejects. */
   async end(): Promise<StoreOutcome> {
     this.finished = true
     this.flush()
     this.cutPrepared()
-    this.closeFile()
-    if (this.failure !== undefined || this.path === undefined) return this.failed()
+    if (this.failure !== undefined || this.path === undefined) {
+      this.closeFile()
+      return this.failed()
+    }
     try {
       const head = this.head === undefined ? undefined : { bytes: this.head.subarray(0, this.headSize), size: this.written }
       let commit: CommitResult
       try {
         const flushInline = this.options.flushInline?.() ?? true
-        commit = await this.options.spool.commit(this.path, this.request.provenance, head === undefined ? { flushInline } : { head, flushInline })
+        // The file stays open until the commit settles: the spool flushes it through our descriptor.
+        const options = { flushInline, ...(this.fd === undefined ? {} : { fd: this.fd }), ...(head === undefined ? {} : { head }) }
+        commit = await this.options.spool.commit(this.path, this.request.provenance, options)
       } finally {
         this.releaseHead()
+        this.closeAfterCommit()
       }
       if (commit.status === 'quarantined') {
         const reason = commit.reason === undefined ? 'quarantined' : `${commit.reason.code}: ${commit.reason.message}`
@@ -225,6 +230,18 @@ export class StoreOperation {
       this.removeFile()
     }
     return Promise.resolve()
+  }
+
+  /** Once the spool has the file (flushed, placed or quarantined): a failing close changes nothing it decided. */
+  private closeAfterCommit(): void {
+    const fd = this.fd
+    this.fd = undefined
+    if (fd === undefined) return
+    try {
+      closeSync(fd)
+    } catch (error) {
+      this.options.log.warn({ err: error, sopInstanceUid: this.request.sopInstanceUid }, 'a received file could not be closed after its commit')
+    }
   }
 
   private closeFile(): void {

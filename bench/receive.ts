@@ -6,11 +6,17 @@
 // into the spool; storescp writes without fsync. Between receivers the bench runs sync(1), untimed (see settle).
 // Needs DCMTK (storescu, storescp) and the shared data (PACSFLOW_TEST_DATA) for the template header.
 //
-// Received files are deleted only at the end: on this VM's disk (ext4 mounted with `discard`), creating
-// files right after deleting thousands took 0.13-0.5 ms per file instead of 0.01-0.07, which slowed
-// whichever receiver ran after a deletion.
+// The ratio compares running receivers: each first takes --warm other objects of the same shape, untimed,
+// as a receiver that has been in service would have (Node compiles hot code after a few hundred to a few
+// thousand calls; storescp is native from the start). The same run also times our SCP as a process that
+// has just started (cold), and our SCP without the spool's commit (a diagnostic).
 //
-// Run: node --conditions=source --import tsx bench/receive.ts [--runs 3] [--associations 1,4] [--sets 256,512,big]
+// Received files are deleted only at the end: on this VM's disk (ext4 without a journal, mounted with
+// `discard`), creating files soon after deleting thousands took 0.13-0.5 ms per file instead of
+// 0.01-0.07 (the kernel's inode allocator skips inodes freed in the last seconds, reading each one's
+// deletion time: `recently_deleted` in a profile), which slowed whichever receiver ran after a deletion.
+//
+// Run: node --conditions=source --import tsx bench/receive.ts [--runs 3] [--associations 1,4] [--sets 256,512,big] [--warm 1000]
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
@@ -24,7 +30,7 @@ import { startStoreScp, type ReceiverSpool, type ScpStatsSnapshot } from '@pacsf
 import { makeSet, median, randomUid, writeInstance } from './lib/synthetic.js'
 
 const run = promisify(execFile)
-const { values, positionals } = parseArgs({ options: { runs: { type: 'string', default: '3' }, associations: { type: 'string', default: '1,4' }, sets: { type: 'string', default: '256,512,big' }, child: { type: 'boolean' } }, allowPositionals: true })
+const { values, positionals } = parseArgs({ options: { runs: { type: 'string', default: '3' }, associations: { type: 'string', default: '1,4' }, sets: { type: 'string', default: '256,512,big' }, warm: { type: 'string', default: '1000' }, child: { type: 'boolean' } }, allowPositionals: true })
 const repo = resolve(import.meta.dirname, '..')
 const dataDir = process.env.PACSFLOW_TEST_DATA ?? resolve(repo, '../shared/data/dicom')
 const template = join(dataDir, 'dcm_qa_fmap/Siemens_2_gre_field_magph/In/e1_01.dcm')
@@ -131,29 +137,48 @@ async function settle(): Promise<void> {
 interface Measured {
   readonly storescp: number[]
   readonly ours: number[]
+  readonly oursCold: number[]
   readonly noCommit: number[]
 }
 
-async function timeOurs(scratch: string, files: readonly string[], associations: number, mode: Mode): Promise<number> {
+/**
+ * One receiver's timed run. With `warmUp`, those files (same shape, other UIDs) are sent first,
+ * untimed, on the same associations, and the disk is synced: the timed run then measures the
+ * receiver as a service that has been running, its code compiled by the JIT (Node) or already
+ * native (DCMTK). Without, it measures a process that has just started.
+ */
+async function timeReceiver(receiver: Receiver, files: readonly string[], associations: number, warmUp: readonly string[] | undefined): Promise<number> {
+  if (warmUp !== undefined) {
+    await timeSend(receiver.port, warmUp, associations)
+    await settle()
+  }
+  return timeSend(receiver.port, files, associations)
+}
+
+async function timeOurs(scratch: string, files: readonly string[], associations: number, mode: Mode, warmUp: readonly string[] | undefined): Promise<number> {
   const spoolDir = mkdtempSync(join(scratch, 'spool-'))
   const scp = await startOurs(spoolDir, mode)
-  const ms = await timeSend(scp.port, files, associations)
+  const ms = await timeReceiver(scp, files, associations, warmUp)
   const { stats } = await scp.stop()
-  if (stats?.received !== files.length) throw new Error(`our SCP received ${stats?.received} of ${files.length}: ${JSON.stringify(stats)}`)
+  const expected = files.length + (warmUp?.length ?? 0)
+  if (stats?.received !== expected) throw new Error(`our SCP received ${stats?.received} of ${expected}: ${JSON.stringify(stats)}`)
   return ms
 }
 
-async function measure(scratch: string, files: readonly string[], associations: number, runs: number): Promise<Measured> {
-  const measured: Measured = { storescp: [], ours: [], noCommit: [] }
+async function measure(scratch: string, files: readonly string[], warmUp: readonly string[], associations: number, runs: number): Promise<Measured> {
+  const measured: Measured = { storescp: [], ours: [], oursCold: [], noCommit: [] }
   for (let r = 0; r < runs; r++) {
     const outDir = mkdtempSync(join(scratch, 'storescp-'))
     const storescp = await startStorescp(outDir)
-    measured.storescp.push(await timeSend(storescp.port, files, associations))
+    measured.storescp.push(await timeReceiver(storescp, files, associations, warmUp))
     await storescp.stop()
-    if (readdirSync(outDir).length !== files.length) throw new Error(`storescp stored ${readdirSync(outDir).length} of ${files.length}`)
+    const stored = readdirSync(outDir).length
+    if (stored !== files.length + warmUp.length) throw new Error(`storescp stored ${stored} of ${files.length + warmUp.length}`)
     await settle()
-    measured.ours.push(await timeOurs(scratch, files, associations, 'spool'))
-    measured.noCommit.push(await timeOurs(scratch, files, associations, 'no-commit'))
+    measured.ours.push(await timeOurs(scratch, files, associations, 'spool', warmUp))
+    await settle()
+    measured.oursCold.push(await timeOurs(scratch, files, associations, 'spool', undefined))
+    measured.noCommit.push(await timeOurs(scratch, files, associations, 'no-commit', warmUp))
     await settle()
   }
   return measured
@@ -179,18 +204,25 @@ async function main(): Promise<void> {
     const base = await readDicomDataset(template)
     const wanted = values.sets.split(',')
     const sets = []
-    if (wanted.includes('256')) sets.push({ name: '500 files 256x256', ...(await makeSet(join(scratch, '256'), base, 500, 256)) })
-    if (wanted.includes('512')) sets.push({ name: '100 files 512x512', ...(await makeSet(join(scratch, '512'), base, 100, 512)) })
+    const warmCount = Number(values.warm)
+    if (wanted.includes('256')) {
+      sets.push({ name: '500 files 256x256', ...(await makeSet(join(scratch, '256'), base, 500, 256)), warmUp: (await makeSet(join(scratch, '256-warm'), base, warmCount, 256)).files })
+    }
+    if (wanted.includes('512')) {
+      sets.push({ name: '100 files 512x512', ...(await makeSet(join(scratch, '512'), base, 100, 512)), warmUp: (await makeSet(join(scratch, '512-warm'), base, warmCount / 2, 512)).files })
+    }
     await settle()
-    console.log(`receive bench: median of ${runs} runs, alternating, storescu (TCP_NODELAY=1) into each receiver, process start included; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`)
+    console.log(`receive bench: median of ${runs} runs, alternating, storescu (TCP_NODELAY=1) into each receiver; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`)
+    console.log(`  running: each receiver first takes ${warmCount} other objects (${warmCount / 2} for 512x512), untimed; cold: our SCP just started`)
     for (const associations of values.associations.split(',').map(Number)) {
       const target = associations === 1 ? 0.8 : 1.0
-      for (const { name, files, bytes } of sets) {
-        const measured = await measure(scratch, files, associations, runs)
-        const [ours, theirs, bare] = [measured.ours, measured.storescp, measured.noCommit].map((ms) => median(ms) / 1000) as [number, number, number]
+      for (const { name, files, bytes, warmUp } of sets) {
+        const measured = await measure(scratch, files, warmUp, associations, runs)
+        const [ours, theirs, cold, bare] = [measured.ours, measured.storescp, measured.oursCold, measured.noCommit].map((ms) => median(ms) / 1000) as [number, number, number, number]
         const rate = (seconds: number): string => `${(files.length / seconds).toFixed(0)} files/s ${(bytes / 1e6 / seconds).toFixed(0)} MB/s`
         console.log(`  ${name}, ${associations} association(s): pacsflow ${rate(ours)}, storescp ${rate(theirs)}: ratio ${(theirs / ours).toFixed(2)} (target >= ${target})`)
-        console.log(`      diagnostic, pacsflow without the spool's commit (written, not fsynced, as storescp): ${rate(bare)}, ratio ${(theirs / bare).toFixed(2)}`)
+        console.log(`      pacsflow cold (process just started): ${rate(cold)}, ratio ${(theirs / cold).toFixed(2)}`)
+        console.log(`      diagnostic, pacsflow running, without the spool's commit (written, not fsynced, as storescp): ${rate(bare)}, ratio ${(theirs / bare).toFixed(2)}`)
       }
     }
     if (wanted.includes('big')) await bigInstance(scratch, base)

@@ -6,20 +6,21 @@
 // into the spool; storescp writes without fsync. Between receivers the bench runs sync(1), untimed (see settle).
 // Needs DCMTK (storescu, storescp) and the shared data (PACSFLOW_TEST_DATA) for the template header.
 //
-// The ratio compares running receivers: each first takes --warm other objects of the same shape, untimed,
+// The ratio compares running receivers: ours first takes --warm other objects of the same shape, untimed,
 // as a receiver that has been in service would have (Node compiles hot code after a few hundred to a few
 // thousand calls; storescp is native from the start). The same run also times our SCP as a process that
 // has just started (cold), our SCP running in a process started with the V8 setting its README recommends
 // (TUNED), and our SCP without the spool's commit (a diagnostic).
 //
-// Received files are deleted only at the end: on this VM's disk (ext4 without a journal, mounted with
-// `discard`), creating files soon after deleting thousands took 0.13-0.5 ms per file instead of
-// 0.01-0.07 (the kernel's inode allocator skips inodes freed in the last seconds, reading each one's
-// deletion time: `recently_deleted` in a profile), which slowed whichever receiver ran after a deletion.
+// Received files are deleted after each case, then the bench waits --cooldown seconds: on this VM's disk
+// (ext4 without a journal, mounted with `discard`), creating files soon after deleting thousands took
+// 0.13-0.5 ms per file instead of 0.01-0.07 (the kernel's inode allocator skips inodes freed in the
+// last 60 s, reading each one's deletion time: `recently_deleted` in a profile), while keeping every
+// case's files (over 10 GB with the warm-up) filled the disk's queue and made whole runs stall.
 //
-// Run: node --conditions=source --import tsx bench/receive.ts [--runs 3] [--associations 1,4] [--sets 256,512,big] [--warm 1000]
+// Run: node --conditions=source --import tsx bench/receive.ts [--runs 3] [--associations 1,4] [--sets 256,512,big] [--warm 600] [--cooldown 60]
 import { execFile, fork, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -31,7 +32,7 @@ import { startStoreScp, type ReceiverSpool, type ScpStatsSnapshot } from '@pacsf
 import { makeSet, median, randomUid, writeInstance } from './lib/synthetic.js'
 
 const run = promisify(execFile)
-const { values, positionals } = parseArgs({ options: { runs: { type: 'string', default: '3' }, associations: { type: 'string', default: '1,4' }, sets: { type: 'string', default: '256,512,big' }, warm: { type: 'string', default: '1000' }, child: { type: 'boolean' } }, allowPositionals: true })
+const { values, positionals } = parseArgs({ options: { runs: { type: 'string', default: '3' }, associations: { type: 'string', default: '1,4' }, sets: { type: 'string', default: '256,512,big' }, warm: { type: 'string', default: '600' }, cooldown: { type: 'string', default: '60' }, child: { type: 'boolean' } }, allowPositionals: true })
 const repo = resolve(import.meta.dirname, '..')
 const dataDir = process.env.PACSFLOW_TEST_DATA ?? resolve(repo, '../shared/data/dicom')
 const template = join(dataDir, 'dcm_qa_fmap/Siemens_2_gre_field_magph/In/e1_01.dcm')
@@ -180,10 +181,11 @@ async function measure(scratch: string, files: readonly string[], warmUp: readon
   for (let r = 0; r < runs; r++) {
     const outDir = mkdtempSync(join(scratch, 'storescp-'))
     const storescp = await startStorescp(outDir)
-    measured.storescp.push(await timeReceiver(storescp, files, associations, warmUp))
+    // Native code needs no warming; its folder then holds fewer files than ours (a slight advantage to storescp).
+    measured.storescp.push(await timeReceiver(storescp, files, associations, undefined))
     await storescp.stop()
     const stored = readdirSync(outDir).length
-    if (stored !== files.length + warmUp.length) throw new Error(`storescp stored ${stored} of ${files.length + warmUp.length}`)
+    if (stored !== files.length) throw new Error(`storescp stored ${stored} of ${files.length}`)
     await settle()
     measured.ours.push(await timeOurs(scratch, files, associations, 'spool', warmUp))
     await settle()
@@ -194,6 +196,18 @@ async function measure(scratch: string, files: readonly string[], warmUp: readon
     await settle()
   }
   return measured
+}
+
+/**
+ * What a case received is deleted once the case is over (tens of thousands of files, GBs: kept,
+ * they filled the page cache and the disk's queue), then the bench waits: ext4's inode allocator
+ * skips inodes freed in the last 60 s (longer while their table block is dirty), reading each
+ * one's deletion time, which made file creation several times slower right after a mass deletion.
+ */
+async function coolDown(dir: string, seconds: number): Promise<void> {
+  rmSync(dir, { recursive: true, force: true })
+  await settle()
+  await sleep(seconds * 1000)
 }
 
 async function bigInstance(scratch: string, base: Part10Dataset): Promise<void> {
@@ -228,11 +242,14 @@ async function main(): Promise<void> {
     }
     await settle()
     console.log(`receive bench: ${runs} runs, alternating receivers within each; rates are medians, ratios the median of each run's ratio to storescp; storescu (TCP_NODELAY=1) into each receiver; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`)
-    console.log(`  running: each receiver first takes ${warmCount} other objects (${warmCount / 2} for 512x512), untimed; cold: our SCP just started`)
+    console.log(`  running: our SCP first takes ${warmCount} other objects (${warmCount / 2} for 512x512), untimed (storescp: none); cold: our SCP just started`)
     for (const associations of values.associations.split(',').map(Number)) {
       const target = associations === 1 ? 0.8 : 1.0
       for (const { name, files, bytes, warmUp } of sets) {
-        const measured = await measure(scratch, files, warmUp, associations, runs)
+        const received = join(scratch, `received-${associations}-${files.length}`)
+        mkdirSync(received)
+        const measured = await measure(received, files, warmUp, associations, runs)
+        await coolDown(received, Number(values.cooldown))
         const rate = (ms: readonly number[]): string => {
           const seconds = median(ms) / 1000
           return `${(files.length / seconds).toFixed(0)} files/s ${(bytes / 1e6 / seconds).toFixed(0)} MB/s`

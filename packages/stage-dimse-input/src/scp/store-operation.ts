@@ -187,7 +187,7 @@ export class StoreOperation {
         commit = await this.options.spool.commit(this.path, this.request.provenance, options)
       } finally {
         this.releaseHead()
-        this.closeAfterCommit()
+        this.closeFile(true)
       }
       if (commit.status === 'quarantined') {
         const reason = commit.reason === undefined ? 'quarantined' : `${commit.reason.code}: ${commit.reason.message}`
@@ -232,26 +232,19 @@ export class StoreOperation {
     return Promise.resolve()
   }
 
-  /** Once the spool has the file (flushed, placed or quarantined): a failing close changes nothing it decided. */
-  private closeAfterCommit(): void {
+  /**
+   * Closes the file, once. A failing close before the commit refuses the object; after the
+   * commit (the spool has flushed, placed or quarantined it) it changes nothing and is logged.
+   */
+  private closeFile(afterCommit = false): void {
     const fd = this.fd
     this.fd = undefined
     if (fd === undefined) return
     try {
       closeSync(fd)
     } catch (error) {
-      this.options.log.warn({ err: error, sopInstanceUid: this.request.sopInstanceUid }, 'a received file could not be closed after its commit')
-    }
-  }
-
-  private closeFile(): void {
-    const fd = this.fd
-    this.fd = undefined
-    if (fd === undefined) return
-    try {
-      closeSync(fd)
-    } catch (error) {
-      this.writeFailed(error as Error)
+      if (!afterCommit) this.writeFailed(error as Error)
+      else this.options.log.warn({ err: error, sopInstanceUid: this.request.sopInstanceUid }, 'a received file could not be closed after its commit')
     }
   }
 

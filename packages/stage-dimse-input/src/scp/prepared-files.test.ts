@@ -1,5 +1,5 @@
-// Incoming files prepared in advance: zero-filled, handed out open, cut to the object's length, removed when unused.
-import { fstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
+// Incoming files prepared in advance: created empty, handed out open, holding exactly their object, removed when unused.
+import { closeSync, fstatSync, mkdirSync, readdirSync, readFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { silentLogger, type Logger } from '@pacsflow/core'
@@ -61,7 +61,7 @@ const request = {
 }
 
 describe('PreparedFiles', () => {
-  it('keeps `spare` zero-filled files ready in incoming/, open at offset 0', async () => {
+  it('keeps `spare` empty files ready in incoming/, open for writing', async () => {
     const incoming = freshIncoming()
     const files = new PreparedFiles(spoolIn(incoming), silentLogger, 2)
     try {
@@ -69,15 +69,16 @@ describe('PreparedFiles', () => {
       expect(readdirSync(incoming)).toHaveLength(2)
       const file = await readyFile(files)
       expect(file.path.startsWith(incoming)).toBe(true)
-      expect(fstatSync(file.fd).size).toBe(file.size)
-      expect(file.size).toBeGreaterThanOrEqual(256 * 1024)
-      expect(readFileSync(file.path).every((byte) => byte === 0)).toBe(true)
+      expect(fstatSync(file.fd).size).toBe(0)
+      expect(writeSync(file.fd, 'x')).toBe(1)
+      expect(readFileSync(file.path, 'utf8')).toBe('x')
+      closeSync(file.fd)
     } finally {
       await files.close()
     }
   })
 
-  it('gives C-STOREs files that end up holding exactly their object, smaller or larger than the fill', async () => {
+  it('gives C-STOREs files that end up holding exactly their object, small or large', async () => {
     const incoming = freshIncoming()
     const spool = spoolIn(incoming)
     const files = new PreparedFiles(spool, silentLogger, 1)

@@ -5,7 +5,7 @@ import { isValidUid } from '@pacsflow/imaging'
 import { Status } from '../dimse/constants.js'
 import type { CommitResult, Provenance, ReceiverSpool } from '../spool-port.js'
 import { encodeFileMeta } from './part10-meta.js'
-import { finishPrepared, type PreparedFile, type PreparedFiles } from './prepared-files.js'
+import type { PreparedFiles } from './prepared-files.js'
 
 /** How a C-STORE ended: the status we answer (PS3.4 Table B.2-1) and what the spool made of it. */
 export interface StoreOutcome {
@@ -80,7 +80,6 @@ const MAX_UID_LENGTH = 64
 export class StoreOperation {
   private path: string | undefined
   private fd: number | undefined
-  private prepared: PreparedFile | undefined
   private failure: { status: number; comment: string } | undefined
   private batch: Buffer[] = []
   private batchSize = 0
@@ -102,13 +101,13 @@ export class StoreOperation {
       return
     }
     try {
-      this.prepared = options.prepared?.take()
-      if (this.prepared === undefined) {
+      const prepared = options.prepared?.take()
+      if (prepared === undefined) {
         this.path = options.spool.incomingPath(isValidUid(request.sopInstanceUid) ? request.sopInstanceUid : undefined)
         this.fd = openSync(this.path, 'wx')
       } else {
-        this.path = this.prepared.path
-        this.fd = this.prepared.fd
+        this.path = prepared.path
+        this.fd = prepared.fd
       }
       this.head = spareHeads.take()
     } catch (error) {
@@ -172,7 +171,6 @@ export class StoreOperation {
   async end(): Promise<StoreOutcome> {
     this.finished = true
     this.flush()
-    this.cutPrepared()
     if (this.failure !== undefined || this.path === undefined) {
       this.closeFile()
       return this.failed()
@@ -198,19 +196,6 @@ export class StoreOperation {
       this.options.log.error({ err: error, sopInstanceUid: this.request.sopInstanceUid, path: this.path }, 'the spool could not commit a received object')
       this.failure = { status: Status.OutOfResources, comment: `spool: ${(error as Error).message}` }
       return this.failed()
-    }
-  }
-
-  /** A prepared file is longer than the object (its zeros): cut it to the bytes written. */
-  private cutPrepared(): void {
-    const prepared = this.prepared
-    this.prepared = undefined
-    if (prepared === undefined || this.fd === undefined) return
-    this.options.prepared?.sawObject(this.written)
-    try {
-      finishPrepared(prepared, this.written)
-    } catch (error) {
-      this.writeFailed(error as Error)
     }
   }
 

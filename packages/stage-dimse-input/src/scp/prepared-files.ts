@@ -24,8 +24,8 @@ function openNew(path: string): Promise<number> {
  * The files are empty. They used to be filled with zeros to the last object's size too, so that a
  * C-STORE wrote over pages already in the page cache; measured with a running (JIT-compiled)
  * receiver, the fill cost more CPU than it saved: in 6 interleaved pairs, on one association and on
- * four, every run was faster without it (0.58-0.72 ms of CPU per 227 KB object against 0.68-0.94,
- * one association).
+ * four, every pair was faster without it relative to storescp (on four associations, 0.76-0.98 ms
+ * of CPU per 227 KB object against 0.86-1.06).
  *
  * Files that were never used are removed by `close`; after a crash, the spool's recovery removes
  * whatever is left in `incoming/`, as it does for any object that was not committed.

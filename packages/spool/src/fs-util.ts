@@ -18,7 +18,7 @@ export function spoolIoError(action: string, error: unknown, details: Record<str
   return new PacsflowError('SPOOL_IO', `spool: ${action}: ${message}`, { cause: error, retryable: true, details })
 }
 
-export { fsyncFile } from '@pacsflow/core'
+export { fsyncDescriptor, fsyncFile } from '@pacsflow/core'
 
 /**
  * Creates `path` (and missing parents up to `root`) and flushes each parent that gained a folder,

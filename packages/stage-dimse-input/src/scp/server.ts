@@ -69,7 +69,7 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
   const log = (options.log ?? silentLogger).child({ scp: resolved.aet })
   const stats = new ScpStats()
   const connections = new Set<ScpConnection>()
-  // One file ready per association expected at once, up to 4 (each costs a few hundred KiB of page cache).
+  // One empty file ready per association expected at once, up to 4 (each an open descriptor).
   const prepared = new PreparedFiles(options.spool, log, Math.min(resolved.maxAssociations, 4))
   const settings = {
     policy: {

@@ -69,6 +69,23 @@ describe('PduStream', () => {
     }
   })
 
+  it('keeps nothing of a chunk after push returns: chunks read into one reused buffer come out the same', () => {
+    for (const size of [3, 7, 64]) {
+      const { stream: reading, seen } = reader()
+      const lent = Buffer.alloc(size)
+      for (let at = 0; at < stream.length; at += size) {
+        const length = stream.copy(lent, 0, at, at + size)
+        reading.push(lent.subarray(0, length))
+        lent.fill(0xee)
+      }
+      expect(seen.errors, `chunks of ${size}`).toEqual([])
+      expect(seen.control[0]!.subarray(6).toString()).toBe('associate request body')
+      expect(seen.control[1]!.equals(release)).toBe(true)
+      expect(seen.pdvs[0]!.value.toString()).toBe('command')
+      expect(Buffer.concat([seen.pdvs[1]!.value, seen.pdvs[2]!.value]).equals(data)).toBe(true)
+    }
+  })
+
   it('hands PDV values on as slices of the chunk, never the whole PDU at once', () => {
     const slices: number[] = []
     const probe = new PduStream({ onControlPdu: () => {}, onPdvData: (_c, _k, _l, bytes) => slices.push(bytes.length), onProtocolError: () => {} })

@@ -7,8 +7,8 @@ export interface PduStreamHandler {
   /**
    * A part of one PDV's value, in order (PS3.8 9.3.5). `pdvEnd` marks the part that ends the
    * PDV; `lastFragment` (from its message control header, PS3.8 E.2) says that PDV ends the
-   * command or data set. The slice shares memory with the socket's chunk: copy it to keep it
-   * beyond the chunk, or hand it on as it is.
+   * command or data set. The slice shares memory with the chunk being pushed, which the caller
+   * may reuse once `push` returns: copy what must outlive the call.
    */
   onPdvData(presentationContextId: number, isCommand: boolean, lastFragment: boolean, bytes: Buffer, pdvEnd: boolean): void
   /** The peer broke the protocol (unknown PDU type, a PDV longer than its PDU...): abort. */
@@ -46,7 +46,7 @@ export class PduStream {
 
   constructor(private readonly handler: PduStreamHandler) {}
 
-  /** Feeds one chunk from the socket. */
+  /** Feeds one chunk from the socket (kept by nothing after the call: the reader may reuse it). */
   push(chunk: Buffer): void {
     let at = 0
     while (at < chunk.length && this.state !== State.Failed) {
@@ -100,7 +100,8 @@ export class PduStream {
 
   private readControl(chunk: Buffer, at: number): number {
     const take = Math.min(this.controlRemaining, chunk.length - at)
-    this.controlParts.push(chunk.subarray(at, at + take))
+    // Copied: a control PDU can span several chunks, and the reader reuses its buffer.
+    this.controlParts.push(Buffer.from(chunk.subarray(at, at + take)))
     this.controlRemaining -= take
     if (this.controlRemaining === 0) this.endControl()
     return at + take

@@ -5,6 +5,7 @@ import { AbortReason, AbortSource, Status } from '../dimse/constants.js'
 import { dimse, type DimseAssociation, type DimseClientNetwork, type DimseRetrieveResponse } from '../dimse/facade.js'
 import { InboundMessages, type AcceptedContext } from '../scp/inbound.js'
 import { checkAet } from '../scp/options.js'
+import { streamedConnection } from '../scp/socket-reads.js'
 import { ScpStats, type StoreEvent } from '../scp/stats.js'
 import type { ReceiverSpool } from '../spool-port.js'
 import type { QueryOptions } from './find.js'
@@ -160,7 +161,7 @@ export async function getStudy(studyInstanceUid: string, options: GetOptions): P
       client.on('associationAccepted', (association) => (contexts = acceptedContexts(association)))
       inbound = new InboundMessages({
         network,
-        socket: network.socket,
+        connection: streamedConnection(network.socket),
         spool: options.spool,
         log,
         stats: new ScpStats(),

@@ -10,6 +10,7 @@ import { InboundMessages, type AcceptedContext } from './inbound.js'
 import { implementation } from './part10-meta.js'
 import { negotiateContexts, type ContextPolicy } from './presentation.js'
 import type { PreparedFiles } from './prepared-files.js'
+import type { IncomingConnection } from './socket-reads.js'
 import type { ScpStats, StoreEvent } from './stats.js'
 
 export interface ConnectionSettings {
@@ -40,10 +41,14 @@ export class ScpConnection {
   private draining = false
   private ended = false
 
+  private readonly socket: Socket
+
   constructor(
-    private readonly socket: Socket,
+    incoming: IncomingConnection,
     private readonly settings: ConnectionSettings,
   ) {
+    const socket = incoming.socket
+    this.socket = socket
     socket.setNoDelay(true)
     const timeout = settings.timeoutMs
     this.scp = new (dimse().Scp)(socket, { connectTimeout: timeout, associationTimeout: timeout, pduTimeout: timeout })
@@ -52,7 +57,7 @@ export class ScpConnection {
     this.scp.connectedTime = Date.now()
     this.inbound = new InboundMessages({
       network: this.scp,
-      socket,
+      connection: incoming,
       spool: settings.spool,
       prepared: settings.prepared,
       log: settings.log,

@@ -1,5 +1,4 @@
 // The incoming side of one association: C-STORE data sets stream from our PDU reader into the spool; every other message goes to dcmjs-dimse.
-import type { Socket } from 'node:net'
 import type { Logger } from '@pacsflow/core'
 import { encodeStoreResponse, parseCommandSet, singlePdvPdu, type CommandSet } from '../dimse/command-set.js'
 import { CommandField, Status } from '../dimse/constants.js'
@@ -7,6 +6,7 @@ import type { DimseNetwork } from '../dimse/facade.js'
 import { PduStream } from '../dimse/pdu-stream.js'
 import type { ReceiverSpool } from '../spool-port.js'
 import type { PreparedFiles } from './prepared-files.js'
+import type { IncomingConnection } from './socket-reads.js'
 import type { ScpStats, StoreEvent } from './stats.js'
 import { StoreOperation, type StoreOutcome } from './store-operation.js'
 
@@ -23,7 +23,8 @@ export interface AcceptedContext {
 
 export interface InboundSettings {
   readonly network: DimseNetwork
-  readonly socket: Socket
+  /** The connection: its bytes come to us, and answers go out on its socket. */
+  readonly connection: IncomingConnection
   readonly spool: ReceiverSpool
   /** Incoming files made ready in advance, shared by the receiver's connections (none: each C-STORE creates its own). */
   readonly prepared?: PreparedFiles | undefined
@@ -77,15 +78,15 @@ export class InboundMessages {
   private stopped = false
 
   constructor(private readonly settings: InboundSettings) {
-    const { network, socket } = settings
+    const { network, connection } = settings
     this.reader = new PduStream({
       onControlPdu: (pdu) => void network._processPdu(pdu),
       onPdvData: (pcId, isCommand, last, bytes, pdvEnd) => this.onPdv(pcId, isCommand, last, bytes, pdvEnd),
       onProtocolError: (message) => settings.onProtocolError(message),
     })
     // dcmjs-dimse's own reader would assemble every PDU, and each C-STORE data set, in memory.
-    socket.removeAllListeners('data')
-    socket.on('data', (chunk: Buffer) => {
+    connection.socket.removeAllListeners('data')
+    connection.startReading((chunk) => {
       if (this.stopped) return
       network.lastPduTime = Date.now()
       settings.stats.bytesReceived += chunk.length
@@ -135,7 +136,7 @@ export class InboundMessages {
       if (this.receiving !== undefined) return this.settings.onProtocolError('a command fragment while a data set was expected')
       this.commandSize += bytes.length
       if (this.commandSize > MAX_COMMAND_BYTES) return this.settings.onProtocolError(`a command set over ${MAX_COMMAND_BYTES} bytes`)
-      if (bytes.length > 0) this.command.push(bytes)
+      if (bytes.length > 0) this.command.push(Buffer.from(bytes))
       if (pdvEnd && last) this.onCommand(pcId, Buffer.concat(this.command))
       return
     }
@@ -227,7 +228,7 @@ export class InboundMessages {
       success ? 'instance received' : 'instance refused',
     )
     this.settings.onStore?.(event)
-    const { socket } = this.settings
+    const { socket } = this.settings.connection
     if (socket.destroyed || socket.writableEnded) return
     const response = encodeStoreResponse({
       messageId: request.messageId,

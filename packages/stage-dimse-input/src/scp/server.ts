@@ -4,6 +4,7 @@ import { createServer as createTlsServer } from 'node:tls'
 import { PacsflowError, silentLogger, type Logger } from '@pacsflow/core'
 import { dimse } from '../dimse/facade.js'
 import { ScpConnection } from './connection.js'
+import { adoptConnection, streamedConnection, type IncomingConnection } from './socket-reads.js'
 import { PreparedFiles } from './prepared-files.js'
 import { resolveScpOptions, type ResolvedScpOptions, type StoreScpOptions } from './options.js'
 import { ScpStats, type ScpStatsSnapshot } from './stats.js'
@@ -45,12 +46,16 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   })
 }
 
-function makeServer(resolved: ResolvedScpOptions, onSocket: (socket: Socket) => void, log: Logger): Server {
+function makeServer(resolved: ResolvedScpOptions, onConnection: (connection: IncomingConnection) => void, log: Logger): Server {
   const tls = resolved.tls
   const server =
     tls === undefined
-      ? createTcpServer({ noDelay: true }, onSocket)
-      : createTlsServer({ key: tls.key, cert: tls.cert, ...(tls.ca === undefined ? {} : { ca: tls.ca }), requestCert: tls.requestCert, rejectUnauthorized: tls.rejectUnauthorized }, onSocket)
+      ? // Accepted paused, so that no read happens before the connection is adopted (see socket-reads.ts).
+        createTcpServer({ noDelay: true, pauseOnConnect: true }, (socket) => onConnection(adoptConnection(socket)))
+      : createTlsServer(
+          { key: tls.key, cert: tls.cert, ...(tls.ca === undefined ? {} : { ca: tls.ca }), requestCert: tls.requestCert, rejectUnauthorized: tls.rejectUnauthorized },
+          (socket) => onConnection(streamedConnection(socket)),
+        )
   // A failed TLS handshake (an unknown client certificate, plain TCP on a TLS port) never reaches a connection.
   server.on('tlsClientError', (error: Error, socket: Socket) => log.warn({ err: error, peer: socket.remoteAddress }, 'TLS handshake failed'))
   server.on('error', (error) => log.error({ err: error }, 'DICOM receiver error'))
@@ -89,13 +94,13 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
     stats,
     onStore: options.onStore,
   }
-  const onSocket = (socket: Socket): void => {
-    socket.on('error', () => {}) // reported through the connection's networkError
-    const connection = new ScpConnection(socket, settings)
+  const onConnection = (incoming: IncomingConnection): void => {
+    incoming.socket.on('error', () => {}) // reported through the connection's networkError
+    const connection = new ScpConnection(incoming, settings)
     connections.add(connection)
     void connection.closed.then(() => connections.delete(connection))
   }
-  const server = makeServer(resolved, onSocket, log)
+  const server = makeServer(resolved, onConnection, log)
   // Room for the associations, and for the ones to reject, but not for a flood of idle connections.
   server.maxConnections = resolved.maxAssociations + 16
   let port: number

@@ -62,18 +62,38 @@ describe('one C-STORE into the spool', () => {
     expect(file.subarray(datasetOffset(file)).toString()).toBe('first part second part')
   })
 
-  it('hands the spool the head of the file (its first 256 KiB, copied as they arrive) and its size', async () => {
+  it('hands the spool the head of the file (its first batch: 256 KiB by default) and its size', async () => {
     const spool = fakeSpool(async (path) => ({ status: 'stored', path }))
-    for (const fragments of [3, 200]) {
-      const op = new StoreOperation(request, options(spool))
-      for (let k = 0; k < fragments; k++) op.write(Buffer.alloc(2000, k + 1))
-      await op.end()
-      const file = spool.committed.at(-1)!
-      const head = spool.heads.at(-1)!
-      expect(head.size).toBe(file.length)
-      expect(head.bytes.length).toBe(Math.min(file.length, 256 * 1024))
-      expect(Buffer.compare(Buffer.from(head.bytes), file.subarray(0, head.bytes.length))).toBe(0)
+    for (const batchBytes of [1024, undefined]) {
+      for (const fragments of [3, 200]) {
+        const op = new StoreOperation(request, { spool, log: silentLogger, ...(batchBytes === undefined ? {} : { batchBytes }) })
+        for (let k = 0; k < fragments; k++) op.write(Buffer.alloc(2000, k + 1))
+        await op.end()
+        const file = spool.committed.at(-1)!
+        const head = spool.heads.at(-1)!
+        expect(head.size).toBe(file.length)
+        expect(head.bytes.length).toBe(Math.min(file.length, batchBytes ?? 256 * 1024))
+        expect(Buffer.compare(Buffer.from(head.bytes), file.subarray(0, head.bytes.length))).toBe(0)
+      }
     }
+  })
+
+  it('copies what it is given before write returns: the caller may reuse its buffer at once', async () => {
+    const spool = fakeSpool(async (path) => ({ status: 'stored', path }))
+    const op = new StoreOperation(request, options(spool))
+    // One buffer, refilled for every fragment, as the receiver's socket reads are; fragments straddle batches.
+    const lent = Buffer.alloc(700)
+    for (let k = 0; k < 10; k++) {
+      lent.fill(k + 1)
+      op.write(lent)
+    }
+    lent.fill(0xee)
+    await op.end()
+    const file = spool.committed[0]!
+    const dataSet = file.subarray(datasetOffset(file))
+    expect(dataSet.length).toBe(7000)
+    for (let k = 0; k < 10; k++) expect(dataSet.subarray(k * 700, (k + 1) * 700).every((byte) => byte === k + 1)).toBe(true)
+    expect(spool.heads[0]!.bytes.every((byte) => byte !== 0xee)).toBe(true)
   })
 
   it('asks for inline fsyncs unless told, at commit time, that other associations are being served', async () => {

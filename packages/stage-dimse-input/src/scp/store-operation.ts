@@ -1,5 +1,5 @@
 // One C-STORE being received: the data set streamed into the spool's incoming file behind its meta group, committed, answered.
-import { closeSync, openSync, rmSync, writevSync } from 'node:fs'
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs'
 import type { Logger } from '@pacsflow/core'
 import { isValidUid } from '@pacsflow/imaging'
 import { Status } from '../dimse/constants.js'
@@ -29,7 +29,10 @@ export interface StoreRequest {
 export interface StoreOperationOptions {
   readonly spool: ReceiverSpool
   readonly log: Logger
-  /** Bytes gathered before they are written out (default 256 KiB): the most a C-STORE holds in memory. */
+  /**
+   * Bytes gathered before they are written out (default 256 KiB): the most a C-STORE holds in
+   * memory besides its head. The first batch is the head the spool parses the header from.
+   */
   readonly batchBytes?: number
   /** Where to take a file made ready in advance (else one is created when the C-STORE starts). */
   readonly prepared?: PreparedFiles
@@ -38,24 +41,23 @@ export interface StoreOperationOptions {
 }
 
 /**
- * How much of an object's start goes to the spool with it, so that its header is parsed from
- * memory: the headers of nearly all objects fit (Siemens classic ~96 KiB with its CSA headers);
- * a longer one is read back from the file.
+ * The default batch, and so the head handed to the spool: the headers of nearly all objects fit
+ * (Siemens classic ~96 KiB with its CSA headers); a longer one is read back from the file.
  */
-const HEAD_BYTES = 256 * 1024
+const BATCH_BYTES = 256 * 1024
 
 /**
- * Buffers for the heads, reused from object to object: a fresh one per object was fresh memory
- * to fault in, and garbage that made the collector run more often (measured: a full collection
- * every ~100 ms of receiving).
+ * Batch buffers of the default size, reused from object to object: a fresh one per object was
+ * fresh memory to fault in, and garbage that made the collector run more often (measured: a full
+ * collection every ~100 ms of receiving).
  */
-const spareHeads = {
+const spareBuffers = {
   free: [] as Buffer[],
-  take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafe(HEAD_BYTES)
+  take(size: number): Buffer {
+    return (size === BATCH_BYTES ? this.free.pop() : undefined) ?? Buffer.allocUnsafe(size)
   },
-  give(buffer: Buffer): void {
-    if (this.free.length < 8) this.free.push(buffer)
+  give(buffer: Buffer | undefined): void {
+    if (buffer !== undefined && buffer.length === BATCH_BYTES && this.free.length < 16) this.free.push(buffer)
   },
 }
 
@@ -63,9 +65,10 @@ const spareHeads = {
 const MAX_UID_LENGTH = 64
 
 /**
- * Receives one object. `write` takes the data set's bytes as they arrive (the socket's own
- * slices, never copied) and writes them out in batches of `batchBytes`; `end` writes the rest,
- * closes the file, hands it to `spool.commit` and resolves with the status to answer: Success
+ * Receives one object. `write` takes the data set's bytes as they arrive and copies them into a
+ * batch, written out when full (the caller may reuse its buffer as soon as `write` returns: the
+ * receiver reads the socket into one buffer it reuses); `end` writes the rest, hands the file to
+ * `spool.commit` with the first batch as its head, and resolves with the status to answer: Success
  * only once the spool says the object is durable (stored, duplicate or new version); 0xA700
  * Refused: Out of Resources for a write or commit failure, which the sender may retry; 0xC000
  * Error: Cannot understand for an object the spool quarantined (a UID that is not a DICOM UID,
@@ -75,17 +78,21 @@ const MAX_UID_LENGTH = 64
  * cache (tens of microseconds for a batch), while an asynchronous call costs two thread hand-offs,
  * and on a busy host each hand-off waits for a time slice: measured, a third of the receiver's
  * throughput on one association. Reading stops while a batch is written: that is the backpressure,
- * so memory stays at one batch per association whatever the object's size.
+ * so memory stays at two batches per association (the head and the current one) whatever the
+ * object's size.
  */
 export class StoreOperation {
   private path: string | undefined
   private fd: number | undefined
   private failure: { status: number; comment: string } | undefined
-  private batch: Buffer[] = []
-  private batchSize = 0
-  /** A copy of the file's first bytes (up to HEAD_BYTES), from which the spool parses the header. */
+  /** The file's first batch: written out when full, and kept for the spool to parse the header from. */
   private head: Buffer | undefined
+  /** Bytes of the head that are the file's (all of it once the next batch has begun). */
   private headSize = 0
+  /** The batch after the head, reused once written. */
+  private batch: Buffer | undefined
+  /** Bytes waiting in the current batch (the head until it is full). */
+  private fill = 0
   /** Bytes written to the file, meta group included. */
   private written = 0
   private bytes = 0
@@ -109,7 +116,7 @@ export class StoreOperation {
         this.path = prepared.path
         this.fd = prepared.fd
       }
-      this.head = spareHeads.take()
+      this.head = spareBuffers.take(options.batchBytes ?? BATCH_BYTES)
     } catch (error) {
       this.writeFailed(error as Error)
       return
@@ -124,47 +131,45 @@ export class StoreOperation {
     )
   }
 
-  /** The next bytes of the data set; after a write failure they are read and dropped. */
+  /** The next bytes of the data set (copied before this returns); after a write failure they are read and dropped. */
   write(bytes: Buffer): void {
     this.bytes += bytes.length
     this.enqueue(bytes)
   }
 
-  private enqueue(bytes: Buffer): void {
-    if (this.fd === undefined || bytes.length === 0) return
-    if (this.head !== undefined && this.headSize < this.head.length) this.headSize += bytes.copy(this.head, this.headSize)
-    this.batch.push(bytes)
-    this.batchSize += bytes.length
-    if (this.batchSize >= (this.options.batchBytes ?? 256 * 1024)) this.flush()
+  /** The batch being filled: the head until it is full, then the reused one. */
+  private current(): Buffer | undefined {
+    if (this.head === undefined) return undefined
+    if (this.headSize === 0) return this.head
+    return (this.batch ??= spareBuffers.take(this.head.length))
   }
 
-  /** Writes the gathered bytes (writev may write less than asked: the rest goes in further calls). */
+  private enqueue(bytes: Buffer): void {
+    for (let at = 0; at < bytes.length && this.fd !== undefined; ) {
+      const batch = this.current()
+      if (batch === undefined) return
+      const copied = bytes.copy(batch, this.fill, at)
+      this.fill += copied
+      at += copied
+      if (this.fill === batch.length) this.flush()
+    }
+  }
+
+  /** Writes the current batch out (a write may take less than asked: the rest goes in further calls). */
   private flush(): void {
     const fd = this.fd
-    if (fd === undefined) return
-    let parts = this.batch
-    let left = this.batchSize
-    this.written += left
-    this.batch = []
-    this.batchSize = 0
+    const batch = this.current()
+    if (fd === undefined || batch === undefined || this.fill === 0) return
+    const size = this.fill
+    this.fill = 0
     try {
-      while (left > 0) {
-        let written = writevSync(fd, parts)
-        left -= written
-        while (written > 0 && parts.length > 0) {
-          const first = parts[0]!
-          if (written >= first.length) {
-            written -= first.length
-            parts = parts.slice(1)
-          } else {
-            parts = [first.subarray(written), ...parts.slice(1)]
-            written = 0
-          }
-        }
-      }
+      for (let done = 0; done < size; ) done += writeSync(fd, batch, done, size - done)
     } catch (error) {
       this.writeFailed(error as Error)
+      return
     }
+    this.written += size
+    if (this.headSize === 0) this.headSize = size
   }
 
   /** The last fragment arrived: write the rest, commit (the spool flushes through our descriptor), close, and say what to answer. Never rejects. */
@@ -184,7 +189,7 @@ export class StoreOperation {
         const options = { flushInline, ...(this.fd === undefined ? {} : { fd: this.fd }), ...(head === undefined ? {} : { head }) }
         commit = await this.options.spool.commit(this.path, this.request.provenance, options)
       } finally {
-        this.releaseHead()
+        this.releaseBuffers()
         this.closeFile(true)
       }
       if (commit.status === 'quarantined') {
@@ -199,18 +204,20 @@ export class StoreOperation {
     }
   }
 
-  private releaseHead(): void {
-    if (this.head !== undefined) spareHeads.give(this.head)
+  private releaseBuffers(): void {
+    spareBuffers.give(this.head)
+    spareBuffers.give(this.batch)
     this.head = undefined
+    this.batch = undefined
     this.headSize = 0
+    this.fill = 0
   }
 
   /** The association ended before the last fragment: the partial file is removed, nothing is committed. */
   abort(): Promise<void> {
     if (!this.finished) {
       this.finished = true
-      this.batch = []
-      this.releaseHead()
+      this.releaseBuffers()
       this.closeFile()
       this.removeFile()
     }
@@ -251,9 +258,7 @@ export class StoreOperation {
   private writeFailed(error: Error): void {
     this.options.log.error({ err: error, sopInstanceUid: this.request.sopInstanceUid, path: this.path }, 'a received object could not be written')
     this.failure ??= { status: Status.OutOfResources, comment: `write: ${(error as NodeJS.ErrnoException).code ?? error.message}` }
-    this.batch = []
-    this.batchSize = 0
-    this.releaseHead()
+    this.releaseBuffers()
     if (this.fd !== undefined) {
       const fd = this.fd
       this.fd = undefined

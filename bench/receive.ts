@@ -9,8 +9,7 @@
 // The ratio compares running receivers: ours first takes --warm other objects of the same shape, untimed,
 // as a receiver that has been in service would have (Node compiles hot code after a few hundred to a few
 // thousand calls; storescp is native from the start). The same run also times our SCP as a process that
-// has just started (cold), our SCP running in a process started with the V8 setting its README recommends
-// (TUNED), and our SCP without the spool's commit (a diagnostic).
+// has just started (cold), and our SCP without the spool's commit (a diagnostic).
 //
 // Received files are deleted after each case, then the bench waits --cooldown seconds: on this VM's disk
 // (ext4 without a journal, mounted with `discard`), creating files soon after deleting thousands took
@@ -75,15 +74,8 @@ async function startStorescp(outDir: string): Promise<Receiver> {
 
 type Mode = 'spool' | 'no-commit'
 
-/**
- * The V8 setting the dimse-input README recommends for a process that receives at full speed: a
- * larger initial old generation. Every socket read is a fresh 64 KiB buffer, and with the default
- * (small) limit that traffic set off a full collection every few MB received.
- */
-const TUNED = ['--initial-old-space-size=256']
-
-async function startOurs(spoolDir: string, mode: Mode = 'spool', v8Flags: readonly string[] = []): Promise<Receiver> {
-  const execArgv = ['--conditions=source', '--import', 'tsx', ...v8Flags]
+async function startOurs(spoolDir: string, mode: Mode = 'spool'): Promise<Receiver> {
+  const execArgv = ['--conditions=source', '--import', 'tsx']
   const child: ChildProcess = fork(import.meta.filename, ['--child', spoolDir, mode], { execArgv, cwd: repo, stdio: 'inherit' })
   const port = await new Promise<number>((done, fail) => {
     child.once('message', (message) => done((message as { port: number }).port))
@@ -147,7 +139,6 @@ async function settle(): Promise<void> {
 interface Measured {
   readonly storescp: number[]
   readonly ours: number[]
-  readonly oursTuned: number[]
   readonly oursCold: number[]
   readonly noCommit: number[]
 }
@@ -166,9 +157,9 @@ async function timeReceiver(receiver: Receiver, files: readonly string[], associ
   return timeSend(receiver.port, files, associations)
 }
 
-async function timeOurs(scratch: string, files: readonly string[], associations: number, mode: Mode, warmUp: readonly string[] | undefined, v8Flags: readonly string[] = []): Promise<number> {
+async function timeOurs(scratch: string, files: readonly string[], associations: number, mode: Mode, warmUp: readonly string[] | undefined): Promise<number> {
   const spoolDir = mkdtempSync(join(scratch, 'spool-'))
-  const scp = await startOurs(spoolDir, mode, v8Flags)
+  const scp = await startOurs(spoolDir, mode)
   const ms = await timeReceiver(scp, files, associations, warmUp)
   const { stats } = await scp.stop()
   const expected = files.length + (warmUp?.length ?? 0)
@@ -177,7 +168,7 @@ async function timeOurs(scratch: string, files: readonly string[], associations:
 }
 
 async function measure(scratch: string, files: readonly string[], warmUp: readonly string[], associations: number, runs: number): Promise<Measured> {
-  const measured: Measured = { storescp: [], ours: [], oursTuned: [], oursCold: [], noCommit: [] }
+  const measured: Measured = { storescp: [], ours: [], oursCold: [], noCommit: [] }
   for (let r = 0; r < runs; r++) {
     const outDir = mkdtempSync(join(scratch, 'storescp-'))
     const storescp = await startStorescp(outDir)
@@ -188,8 +179,6 @@ async function measure(scratch: string, files: readonly string[], warmUp: readon
     if (stored !== files.length) throw new Error(`storescp stored ${stored} of ${files.length}`)
     await settle()
     measured.ours.push(await timeOurs(scratch, files, associations, 'spool', warmUp))
-    await settle()
-    measured.oursTuned.push(await timeOurs(scratch, files, associations, 'spool', warmUp, TUNED))
     await settle()
     measured.oursCold.push(await timeOurs(scratch, files, associations, 'spool', undefined))
     measured.noCommit.push(await timeOurs(scratch, files, associations, 'no-commit', warmUp))
@@ -213,17 +202,12 @@ async function coolDown(dir: string, seconds: number): Promise<void> {
 async function bigInstance(scratch: string, base: Part10Dataset): Promise<void> {
   const big = join(scratch, 'big.dcm')
   const bytes = await writeInstance(big, base, 512, 512, 512, uid(), 1)
-  for (const v8Flags of [[], TUNED]) {
-    const spoolDir = mkdtempSync(join(scratch, 'spool-big-'))
-    const scp = await startOurs(spoolDir, 'spool', v8Flags)
-    const ms = await timeSend(scp.port, [big], 1)
-    const { stats, peakMb } = await scp.stop()
-    const how = v8Flags.length === 0 ? 'default' : `node ${v8Flags.join(' ')}`
-    console.log(
-      `  one ${(bytes / 1e6).toFixed(0)} MB instance (${how}): our SCP's peak RSS ${peakMb?.toFixed(0)} MB (target < 400), ${(ms / 1000).toFixed(2)} s, received ${stats?.received}`,
-    )
-    rmSync(spoolDir, { recursive: true, force: true })
-  }
+  const spoolDir = mkdtempSync(join(scratch, 'spool-big-'))
+  const scp = await startOurs(spoolDir, 'spool')
+  const ms = await timeSend(scp.port, [big], 1)
+  const { stats, peakMb } = await scp.stop()
+  console.log(`  one ${(bytes / 1e6).toFixed(0)} MB instance: our SCP's peak RSS ${peakMb?.toFixed(0)} MB (target < 400), ${(ms / 1000).toFixed(2)} s, received ${stats?.received}`)
+  rmSync(spoolDir, { recursive: true, force: true })
 }
 
 async function main(): Promise<void> {
@@ -261,7 +245,6 @@ async function main(): Promise<void> {
           return `ratio ${median(paired).toFixed(2)} (runs ${paired[0]!.toFixed(2)}-${paired.at(-1)!.toFixed(2)})`
         }
         console.log(`  ${name}, ${associations} association(s): pacsflow ${rate(measured.ours)}, storescp ${rate(measured.storescp)}: ${ratio(measured.ours)} (target >= ${target})`)
-        console.log(`      pacsflow running, node ${TUNED.join(' ')} (README, Tuning): ${rate(measured.oursTuned)}, ${ratio(measured.oursTuned)}`)
         console.log(`      pacsflow cold (process just started): ${rate(measured.oursCold)}, ${ratio(measured.oursCold)}`)
         console.log(`      diagnostic, pacsflow running, without the spool's commit (written, not fsynced, as storescp): ${rate(measured.noCommit)}, ${ratio(measured.noCommit)}`)
       }

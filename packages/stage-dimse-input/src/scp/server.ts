@@ -48,10 +48,19 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 
 function makeServer(resolved: ResolvedScpOptions, onConnection: (connection: IncomingConnection) => void, log: Logger): Server {
   const tls = resolved.tls
+  let warned = false
+  const adopt = (socket: Socket): IncomingConnection => {
+    const incoming = adoptConnection(socket)
+    if (!incoming.reusesBuffer && !warned) {
+      warned = true
+      log.warn({ node: process.version }, 'this Node cannot hand a connection to a reused read buffer: reading with its stream reads (slower; see socket-reads.ts)')
+    }
+    return incoming
+  }
   const server =
     tls === undefined
       ? // Accepted paused, so that no read happens before the connection is adopted (see socket-reads.ts).
-        createTcpServer({ noDelay: true, pauseOnConnect: true }, (socket) => onConnection(adoptConnection(socket)))
+        createTcpServer({ noDelay: true, pauseOnConnect: true }, (socket) => onConnection(adopt(socket)))
       : createTlsServer(
           { key: tls.key, cert: tls.cert, ...(tls.ca === undefined ? {} : { ca: tls.ca }), requestCert: tls.requestCert, rejectUnauthorized: tls.rejectUnauthorized },
           (socket) => onConnection(streamedConnection(socket)),

@@ -75,8 +75,7 @@ async function startStorescp(outDir: string): Promise<Receiver> {
 type Mode = 'spool' | 'no-commit'
 
 async function startOurs(spoolDir: string, mode: Mode = 'spool'): Promise<Receiver> {
-  const execArgv = ['--conditions=source', '--import', 'tsx']
-  const child: ChildProcess = fork(import.meta.filename, ['--child', spoolDir, mode], { execArgv, cwd: repo, stdio: 'inherit' })
+  const child: ChildProcess = fork(import.meta.filename, ['--child', spoolDir, mode], { execArgv: ['--conditions=source', '--import', 'tsx'], cwd: repo, stdio: 'inherit' })
   const port = await new Promise<number>((done, fail) => {
     child.once('message', (message) => done((message as { port: number }).port))
     child.once('exit', (code) => fail(new Error(`SCP child exited with ${code}`)))
@@ -129,8 +128,9 @@ async function timeSend(port: number, files: readonly string[], associations: nu
 
 /**
  * Writes every dirty page out (sync(1)), untimed, between receivers. storescp and the no-commit
- * diagnostic leave up to 100+ MB unflushed, and on ext4 (data=ordered) a later fsync's journal
- * commit can wait for that data: our receiver's fsyncs would pay for the files of the run before.
+ * diagnostic leave up to 100+ MB unflushed, and a later fsync can wait for that writeback (on a
+ * journaled ext4, data=ordered, its journal commit does): our receiver's fsyncs would pay for the
+ * files of the run before.
  */
 async function settle(): Promise<void> {
   await run('sync')
@@ -203,7 +203,7 @@ async function bigInstance(scratch: string, base: Part10Dataset): Promise<void> 
   const big = join(scratch, 'big.dcm')
   const bytes = await writeInstance(big, base, 512, 512, 512, uid(), 1)
   const spoolDir = mkdtempSync(join(scratch, 'spool-big-'))
-  const scp = await startOurs(spoolDir, 'spool')
+  const scp = await startOurs(spoolDir)
   const ms = await timeSend(scp.port, [big], 1)
   const { stats, peakMb } = await scp.stop()
   console.log(`  one ${(bytes / 1e6).toFixed(0)} MB instance: our SCP's peak RSS ${peakMb?.toFixed(0)} MB (target < 400), ${(ms / 1000).toFixed(2)} s, received ${stats?.received}`)

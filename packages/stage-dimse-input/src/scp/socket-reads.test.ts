@@ -63,6 +63,22 @@ describe('adoptConnection', () => {
     client.destroy()
   })
 
+  it('keeps, in order, what is read before reading starts, if something resumes the socket sooner', async () => {
+    let adopted: IncomingConnection | undefined
+    const { port } = await adoptingServer((incoming) => {
+      adopted = incoming
+      incoming.socket.resume()
+    })
+    const client = await opened(port)
+    client.write('first ')
+    await expect.poll(() => adopted?.socket.bytesRead, { timeout: 2000, interval: 10 }).toBe(6)
+    const chunks: string[] = []
+    adopted!.startReading((chunk) => chunks.push(chunk.toString()))
+    client.write('second')
+    await expect.poll(() => chunks.join(''), { timeout: 2000, interval: 10 }).toBe('first second')
+    client.destroy()
+  })
+
   it('leaves the server counting the connection until it closes (maxConnections, getConnections)', async () => {
     const adopted: IncomingConnection[] = []
     const { server, port } = await adoptingServer((incoming) => {

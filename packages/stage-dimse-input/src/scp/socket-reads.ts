@@ -34,7 +34,7 @@ export function streamedConnection(socket: Socket): IncomingConnection {
 
 /** What `adoptConnection` needs of Node's internals: the accepted socket's libuv stream handle. */
 interface AcceptedInternals {
-  _handle?: { readStart?: unknown; readStop?: unknown; useUserBuffer?: unknown } | null
+  _handle?: { readStart?: unknown; useUserBuffer?: unknown } | null
 }
 
 /**
@@ -67,7 +67,8 @@ export function adoptConnection(accepted: Socket, bufferBytes = READ_BUFFER_BYTE
     buffer: Buffer.allocUnsafe(bufferBytes),
     callback: (size: number, buffer: Uint8Array): boolean => {
       const chunk = Buffer.from(buffer.buffer, buffer.byteOffset, size)
-      // Reading starts only in startReading; kept (copied) in case a read ever comes first.
+      // The socket is created paused and startReading resumes it; if anything resumes it sooner, what
+      // it reads is kept (copied: the buffer is reused) and handed over first.
       if (reader === undefined) early.push(Buffer.from(chunk))
       else reader(chunk)
       return true

@@ -1,5 +1,5 @@
 import { closeSync, existsSync, openSync } from 'node:fs'
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { readPart10, writePart10 } from '@pacsflow/imaging'
@@ -56,6 +56,27 @@ describe('commit', () => {
     // A descriptor number nothing has open (far above the process's limit): EBADF, whatever the file's name says.
     await expect(spool.commit(await received(spool, instance(4)), dimse, { fd: 1_000_000 })).rejects.toMatchObject({ code: 'SPOOL_IO' })
     expect(existsSync(join(spool.dir, STUDY, SERIES_A, `${sopOf(SERIES_A, 4)}.dcm`))).toBe(false)
+  })
+
+  it('makes a series folder again when it has gone since the last commit into it, and fails (once) when the object itself has gone', async () => {
+    const spool = await freshSpool()
+    await spool.commit(await received(spool, instance(5)), dimse)
+    // As a settled study's tree is moved away while the receiver keeps running.
+    await rm(join(spool.dir, STUDY), { recursive: true })
+    const again = await spool.commit(await received(spool, instance(6)), dimse)
+    expect(again).toMatchObject({ status: 'stored', path: join(spool.dir, STUDY, SERIES_A, `${sopOf(SERIES_A, 6)}.dcm`) })
+    expect(new Uint8Array(await readFile(again.path))).toEqual(instance(6))
+    // The incoming file removed under the receiver (its head still in memory): SPOOL_IO, not a retry loop.
+    const bytes = instance(7)
+    const path = await received(spool, bytes)
+    const fd = openSync(path, 'r+')
+    await rm(path)
+    try {
+      await expect(spool.commit(path, dimse, { fd, head: { bytes, size: bytes.length } })).rejects.toMatchObject({ code: 'SPOOL_IO' })
+    } finally {
+      closeSync(fd)
+    }
+    expect(existsSync(join(spool.dir, STUDY, SERIES_A))).toBe(true)
   })
 
   it('names incoming files uniquely, with a per-process tag and a serial', async () => {

@@ -2,7 +2,7 @@
 import { existsSync, linkSync, renameSync, unlinkSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { isValidUid, readDicomHeader } from '@pacsflow/imaging'
+import { isValidUid, readDicomIdentity } from '@pacsflow/imaging'
 import { isPacsflowError, PacsflowError, sameFileContent } from '@pacsflow/core'
 import { fsyncDescriptor, fsyncFile, isErrno, mkdirDurable, spoolIoError } from './fs-util.js'
 import { readHeaderExtras } from './header-extras.js'
@@ -41,15 +41,15 @@ function causeIsIo(error: unknown): boolean {
 }
 
 /**
- * Who the object is: its Study/Series/SOP Instance UIDs from the fast header index, which also
+ * Who the object is: its Study/Series/SOP Instance UIDs from readDicomIdentity, which also
  * refuses what a pipeline cannot use (not Part 10, truncated pixel data, UIDs that are not DICOM
- * UIDs). An object in a transfer syntax nothing here decodes is still stored as received: its
+ * UIDs) as the header index does, without building the rest of the instance. An object in a transfer syntax nothing here decodes is still stored as received: its
  * UIDs come from dcmjs. An I/O error rejects (the caller answers a failure; nothing is quarantined).
  */
 async function identify(path: string, options: CommitOptions | undefined): Promise<Identified> {
   try {
     // Direct reads: the object was just written, so it is in the page cache (or its head is still in memory).
-    const { studyInstanceUid, seriesInstanceUid, sopInstanceUid } = await readDicomHeader(path, {
+    const { studyInstanceUid, seriesInstanceUid, sopInstanceUid } = await readDicomIdentity(path, {
       direct: true,
       ...(options?.head === undefined ? {} : { head: options.head }),
     })
@@ -91,21 +91,45 @@ function placeNoClobber(source: string, target: string): boolean {
   return true
 }
 
-/** Under the study lock: the first free `<SOP>[.vN].dcm`, unless one of them already holds these bytes. */
-async function place(core: SpoolCore, path: string, identity: Identity): Promise<CommitResult> {
-  const { studyInstanceUid, seriesInstanceUid, sopInstanceUid } = identity
-  const seriesDir = join(core.layout.study(studyInstanceUid), seriesInstanceUid)
-  await mkdirDurable(seriesDir, core.layout.dir)
-  for (let version = 1; ; version++) {
+/** The most series folders remembered as existing; past it the memory starts afresh. */
+const KNOWN_SERIES_FOLDERS = 4096
+
+/**
+ * Under the study lock: the first free `<SOP>[.vN].dcm`, unless one of them already holds these bytes.
+ * A series folder made or found once is not made again (mkdir, and the stat a recursive mkdir adds,
+ * on every commit); if it has gone since (the study was handed on and settled), the link says
+ * ENOENT, and the folder is made again.
+ */
+async function place(core: SpoolCore, path: string, identity: Identity, seriesDir: string): Promise<CommitResult> {
+  const { sopInstanceUid } = identity
+  const known = core.seriesFolders
+  if (!known.has(seriesDir)) await makeSeriesFolder(core, seriesDir)
+  let remade = false
+  for (let version = 1; ; ) {
     const target = join(seriesDir, instanceFileName(sopInstanceUid, version))
-    if (placeNoClobber(path, target)) {
-      return { status: version === 1 ? 'stored' : 'new-version', path: target, ...identity }
+    let placed: boolean
+    try {
+      placed = placeNoClobber(path, target)
+    } catch (error) {
+      // Once: ENOENT again means the object itself is gone.
+      if (remade || !isErrno(error, 'ENOENT') || !known.delete(seriesDir)) throw error
+      remade = true
+      await makeSeriesFolder(core, seriesDir)
+      continue
     }
+    if (placed) return { status: version === 1 ? 'stored' : 'new-version', path: target, ...identity }
     if (await sameFileContent(path, target)) {
       await rm(path, { force: true })
       return { status: 'duplicate', path: target, ...identity }
     }
+    version++
   }
+}
+
+async function makeSeriesFolder(core: SpoolCore, seriesDir: string): Promise<void> {
+  await mkdirDurable(seriesDir, core.layout.dir)
+  if (core.seriesFolders.size >= KNOWN_SERIES_FOLDERS) core.seriesFolders.clear()
+  core.seriesFolders.add(seriesDir)
 }
 
 /**
@@ -144,8 +168,9 @@ export async function commitInto(core: SpoolCore, path: string, provenance: Prov
   let result: CommitResult
   try {
     if (flushed !== undefined) throw flushed
-    result = await core.studyLock.run(identity.studyInstanceUid, () => place(core, path, identity))
-    await core.flusher.flush(join(layout.study(identity.studyInstanceUid), identity.seriesInstanceUid), inline)
+    const seriesDir = join(layout.study(identity.studyInstanceUid), identity.seriesInstanceUid)
+    result = await core.studyLock.run(identity.studyInstanceUid, () => place(core, path, identity, seriesDir))
+    await core.flusher.flush(seriesDir, inline)
   } catch (error) {
     throw spoolIoError(`cannot store ${path}`, error, { ...identity })
   }

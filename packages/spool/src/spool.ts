@@ -22,6 +22,8 @@ export interface SpoolCore {
   readonly arrivals: Set<(event: ArrivalEvent) => void>
   /** Group-committed folder flushes for commits. */
   readonly flusher: FolderFlusher
+  /** Series folders commits have made or found, so that the next commit into one skips its mkdir (see `place` in commit.ts). */
+  readonly seriesFolders: Set<string>
   /** The open source reading this spool now, by name (one at a time; a newer open of the same name takes over). */
   reader: { readonly name: string; readonly tracker: CompletionTracker; readonly wake: () => void } | undefined
 }
@@ -82,7 +84,7 @@ async function openSpool(dir: string, log: Logger): Promise<Spool> {
   } catch (error) {
     throw spoolIoError(`cannot open ${dir}`, error)
   }
-  const core: SpoolCore = { layout, log, studyLock: new KeyedMutex(), arrivals: new Set(), flusher: new FolderFlusher(), reader: undefined }
+  const core: SpoolCore = { layout, log, studyLock: new KeyedMutex(), arrivals: new Set(), flusher: new FolderFlusher(), seriesFolders: new Set(), reader: undefined }
   const spool: Spool = {
     dir,
     incomingPath: (hint) => incomingPath(layout, hint),

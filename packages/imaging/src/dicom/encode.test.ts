@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { naturalize, readPart10 } from './dcmjs.js'
-import { concatBytes, elementHeader, encodeElement, encodeFileMeta, formatDs, formatIs, isLongVr, textValue } from './encode.js'
+import { concatBytes, elementHeader, encodeElement, encodeFileMeta, fileMetaLength, formatDs, formatIs, isLongVr, textValue, writeFileMeta, type FileMetaFields } from './encode.js'
 
 describe('formatDs', () => {
   it('keeps as many digits as 16 characters hold, and no more', () => {
@@ -66,5 +66,40 @@ describe('elements and the file meta group', () => {
       SourceApplicationEntityTitle: 'SCANNER',
     })
     expect(encodeFileMeta({ sopClassUid: '1.2', sopInstanceUid: '1.3', transferSyntaxUid: '1.2.840.10008.1.2', implementationClassUid: '2.25.1', implementationVersionName: 'X' }).length).toBeLessThan(meta.length)
+  })
+
+  it('writes the same meta group into a reused buffer at an offset, with every stale byte overwritten, and refuses one that is too small', () => {
+    const fields: FileMetaFields = {
+      sopClassUid: '1.2.840.10008.5.1.4.1.1.4',
+      sopInstanceUid: '2.25.12345678', // odd length: padded with NUL
+      transferSyntaxUid: '1.2.840.10008.1.2.1',
+      implementationClassUid: '2.25.42',
+      implementationVersionName: 'PACSFLOW_0.1',
+      sourceAet: 'MRI', // odd length: padded with a space
+    }
+    const expected = encodeFileMeta(fields)
+    expect(fileMetaLength(fields)).toBe(expected.length)
+    // the parts, element by element, as PS3.10 Table 7.1-1 lays them out
+    const groupLength = 12 + 14 + (8 + 26) + (8 + 14) + (8 + 20) + (8 + 8) + (8 + 12) + (8 + 4)
+    expect(expected.length).toBe(132 + groupLength)
+    expect(new DataView(expected.buffer).getUint32(140, true)).toBe(groupLength - 12)
+    expect([...expected.subarray(132 + 12 + 14 + 34 + 8 + 12, 132 + 12 + 14 + 34 + 8 + 14)]).toEqual([0x38, 0]) // ...678 then NUL
+    expect(new TextDecoder().decode(expected.subarray(expected.length - 4))).toBe('MRI ')
+
+    const reused = new Uint8Array(expected.length + 20).fill(0xee)
+    expect(writeFileMeta(reused, fields, 7)).toBe(7 + expected.length)
+    expect([...reused.subarray(7, 7 + expected.length)]).toEqual([...expected])
+    expect(reused[6]).toBe(0xee)
+    expect(reused[7 + expected.length]).toBe(0xee)
+    expect(() => writeFileMeta(new Uint8Array(expected.length - 1), fields)).toThrow(RangeError)
+  })
+
+  it('counts and pads non-ASCII text by its UTF-8 bytes', () => {
+    const fields: FileMetaFields = { sopClassUid: '1.2', sopInstanceUid: '1.3', transferSyntaxUid: '1.2.840.10008.1.2', implementationClassUid: '2.25.1', implementationVersionName: 'X', sourceAet: 'CAFÉ' }
+    const meta = encodeFileMeta(fields)
+    // 'CAFÉ' is 5 bytes in UTF-8, padded to 6
+    expect(new TextDecoder().decode(meta.subarray(meta.length - 6))).toBe('CAFÉ ')
+    expect(new DataView(meta.buffer).getUint16(meta.length - 8, true)).toBe(6)
+    expect(fileMetaLength(fields)).toBe(meta.length)
   })
 })

@@ -59,8 +59,47 @@ function checkedInstance(header: HeaderRead): DicomInstance {
   }
 }
 
-/** Builds and checks the instance of a parsed header. */
-export function instanceFromHeader(header: HeaderRead): DicomInstance {
+/** Who a DICOM instance is: what a store files it by. */
+export interface DicomIdentity {
+  readonly transferSyntaxUid: string
+  readonly sopClassUid: string
+  readonly studyInstanceUid: string
+  readonly seriesInstanceUid: string
+  readonly sopInstanceUid: string
+}
+
+/**
+ * The identity of one DICOM Part 10 file, refusing exactly what {@link readDicomHeader} refuses
+ * (the same errors and codes) without building the rest of the instance: for a single-frame
+ * object without functional groups, no frame geometry and no descriptive attributes are read,
+ * since nothing there can fail. Objects with functional groups get the whole check (their
+ * sequences are parsed, and can be malformed). A DICOM receiver calls it on every object before
+ * it answers the sender (measured: about a third of readDicomHeader's time on a 256x256 MR image).
+ */
+export async function readDicomIdentity(path: string, options: ReadDicomHeaderOptions = {}): Promise<DicomIdentity> {
+  const header = (options.head === undefined ? undefined : headerFromHead(path, options.head))
+    ?? (await readHeaderOf(path, options.direct === true ? { reads: new FileReads(true) } : undefined))
+  try {
+    return identityFromHeader(header)
+  } catch (error) {
+    throw asDicomError(header.path, error)
+  }
+}
+
+function identityFromHeader(header: HeaderRead): DicomIdentity {
+  const { reader } = header
+  const identity = checkedIdentity(header)
+  // The sequences instanceFromHeader reads (functional groups, dimension index) are parsed when first read: only that finds a malformed one.
+  if (identity.sopClassUid === ENHANCED_MR_IMAGE_STORAGE || reader.has(Tag.PerFrameFunctionalGroupsSequence) || reader.has(Tag.SharedFunctionalGroupsSequence)) {
+    instanceFromHeader(header)
+  } else {
+    checkPixelData(header, { transferSyntaxUid: identity.transferSyntaxUid, ...imageAttributes(reader, header.parsed.pixelData !== undefined) })
+  }
+  return identity
+}
+
+/** The identity of a parsed header, its UIDs checked; a DICOMDIR refused. */
+function checkedIdentity(header: HeaderRead): DicomIdentity {
   const { reader, meta, parsed, path } = header
   const sopClassUid = reader.string(Tag.SOPClassUID) ?? meta.string(Tag.MediaStorageSOPClassUID) ?? ''
   if (sopClassUid === MEDIA_STORAGE_DIRECTORY_STORAGE) {
@@ -72,6 +111,13 @@ export function instanceFromHeader(header: HeaderRead): DicomInstance {
   checkUid(path, 'studyInstanceUid', studyInstanceUid)
   checkUid(path, 'seriesInstanceUid', seriesInstanceUid)
   checkUid(path, 'sopInstanceUid', sopInstanceUid)
+  return { transferSyntaxUid: parsed.transferSyntaxUid, sopClassUid, studyInstanceUid, seriesInstanceUid, sopInstanceUid }
+}
+
+/** Builds and checks the instance of a parsed header. */
+export function instanceFromHeader(header: HeaderRead): DicomInstance {
+  const { reader, parsed, path } = header
+  const { sopClassUid, studyInstanceUid, seriesInstanceUid, sopInstanceUid } = checkedIdentity(header)
   const image = imageAttributes(reader, parsed.pixelData !== undefined)
   // One literal in the order the instance's JSON has always had (the spreads it replaces cost a cold process).
   const instance: Mutable<DicomInstance> = {
@@ -188,12 +234,12 @@ function describeNumbers(reader: Reader, out: Mutable<DicomInstance>): void {
 }
 
 /** The bytes one frame of native pixel data takes (PS3.5 8.1.1; 1-bit frames pack bits across frames). */
-export function nativeFrameBits(instance: DicomInstance): number {
+export function nativeFrameBits(instance: Pick<DicomInstance, 'rows' | 'columns' | 'samplesPerPixel' | 'bitsAllocated'>): number {
   return instance.rows * instance.columns * instance.samplesPerPixel * instance.bitsAllocated
 }
 
 /** Refuses undecodable syntaxes and native pixel data shorter than its header announces. */
-function checkPixelData(header: HeaderRead, instance: DicomInstance): void {
+function checkPixelData(header: HeaderRead, instance: Pick<DicomInstance, 'transferSyntaxUid' | keyof ImageAttributes>): void {
   const pixelData: Element | undefined = header.parsed.pixelData
   if (pixelData === undefined) return
   const syntax = instance.transferSyntaxUid

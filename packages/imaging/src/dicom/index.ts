@@ -1,5 +1,5 @@
 // The DICOM reading layer: header index, pixel data, raw datasets for pass-through, UID checks.
-export { readDicomHeader, type DicomHead, type ReadDicomHeaderOptions } from './header.js'
+export { readDicomHeader, readDicomIdentity, type DicomHead, type DicomIdentity, type ReadDicomHeaderOptions } from './header.js'
 export { indexDicom, type DicomIndex, type IndexDicomOptions, type IndexProblem } from './index-dicom.js'
 export { readAllFrames, readFramePixels } from './pixels.js'
 export type { PixelArray } from './stored-values.js'
@@ -16,7 +16,7 @@ export {
   type RawElement,
 } from './dcmjs.js'
 export { derivedUid, isValidUid } from './uid.js'
-export { concatBytes, elementHeader, encodeElement, encodeFileMeta, formatDs, formatIs, isLongVr, textValue, type FileMetaFields } from './encode.js'
+export { concatBytes, elementHeader, encodeElement, encodeFileMeta, fileMetaLength, formatDs, formatIs, isLongVr, textValue, writeFileMeta, type FileMetaFields } from './encode.js'
 export { isDecodableSyntax } from './syntaxes.js'
 export { TransferSyntax } from './tags.js'
 export type { ComplexComponent, DicomFrame, DicomInstance, Orientation, Vec3 } from './types.js'

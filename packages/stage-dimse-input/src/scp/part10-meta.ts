@@ -1,5 +1,5 @@
 // The DICOM File Meta Information written before a received data set (PS3.10 7.1), and this implementation's identity.
-import { derivedUid, encodeFileMeta as encodeMeta } from '@pacsflow/imaging'
+import { derivedUid, encodeFileMeta as encodeMeta, writeFileMeta as writeMeta, type FileMetaFields } from '@pacsflow/imaging'
 import { version } from '../version.js'
 
 /** Implementation Class UID and Version Name (PS3.7 D.3.3.2), in A-ASSOCIATE-AC and in every file's meta group. */
@@ -24,13 +24,22 @@ export interface MetaFields {
  * the spool validates them before any is used as a path.
  */
 export function encodeFileMeta(fields: MetaFields): Buffer {
-  const meta = encodeMeta({
+  const meta = encodeMeta(metaOf(fields))
+  return Buffer.from(meta.buffer, meta.byteOffset, meta.byteLength)
+}
+
+/** {@link encodeFileMeta} written at the start of `target` (RangeError when it does not fit); returns its length. */
+export function writeFileMeta(target: Buffer, fields: MetaFields): number {
+  return writeMeta(target, metaOf(fields))
+}
+
+function metaOf(fields: MetaFields): FileMetaFields {
+  return {
     sopClassUid: fields.sopClassUid,
     sopInstanceUid: fields.sopInstanceUid,
     transferSyntaxUid: fields.transferSyntaxUid,
     implementationClassUid: implementation.classUid,
     implementationVersionName: implementation.versionName,
     sourceAet: fields.sourceAet,
-  })
-  return Buffer.from(meta.buffer, meta.byteOffset, meta.byteLength)
+  }
 }

@@ -47,7 +47,7 @@ const request: StoreRequest = {
 }
 
 function options(spool: ReceiverSpool): { spool: ReceiverSpool; log: typeof silentLogger; batchBytes: number } {
-  return { spool, log: silentLogger, batchBytes: 1024 }
+  return { spool, log: silentLogger, batchBytes: 4096 }
 }
 
 describe('one C-STORE into the spool', () => {
@@ -62,9 +62,9 @@ describe('one C-STORE into the spool', () => {
     expect(file.subarray(datasetOffset(file)).toString()).toBe('first part second part')
   })
 
-  it('hands the spool the head of the file (its first batch: 256 KiB by default) and its size', async () => {
+  it('hands the spool the head of the file (its first batch: 256 KiB by default, at least 4 KiB) and its size', async () => {
     const spool = fakeSpool(async (path) => ({ status: 'stored', path }))
-    for (const batchBytes of [1024, undefined]) {
+    for (const batchBytes of [1024, 5000, undefined]) {
       for (const fragments of [3, 200]) {
         const op = new StoreOperation(request, { spool, log: silentLogger, ...(batchBytes === undefined ? {} : { batchBytes }) })
         for (let k = 0; k < fragments; k++) op.write(Buffer.alloc(2000, k + 1))
@@ -72,7 +72,7 @@ describe('one C-STORE into the spool', () => {
         const file = spool.committed.at(-1)!
         const head = spool.heads.at(-1)!
         expect(head.size).toBe(file.length)
-        expect(head.bytes.length).toBe(Math.min(file.length, batchBytes ?? 256 * 1024))
+        expect(head.bytes.length).toBe(Math.min(file.length, Math.max(4096, batchBytes ?? 256 * 1024)))
         expect(Buffer.compare(Buffer.from(head.bytes), file.subarray(0, head.bytes.length))).toBe(0)
       }
     }

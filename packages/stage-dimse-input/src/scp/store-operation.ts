@@ -4,7 +4,7 @@ import type { Logger } from '@pacsflow/core'
 import { isValidUid } from '@pacsflow/imaging'
 import { Status } from '../dimse/constants.js'
 import type { CommitResult, Provenance, ReceiverSpool } from '../spool-port.js'
-import { encodeFileMeta } from './part10-meta.js'
+import { writeFileMeta } from './part10-meta.js'
 import type { PreparedFiles } from './prepared-files.js'
 
 /** How a C-STORE ended: the status we answer (PS3.4 Table B.2-1) and what the spool made of it. */
@@ -30,8 +30,9 @@ export interface StoreOperationOptions {
   readonly spool: ReceiverSpool
   readonly log: Logger
   /**
-   * Bytes gathered before they are written out (default 256 KiB): the most a C-STORE holds in
-   * memory besides its head. The first batch is the head the spool parses the header from.
+   * Bytes gathered before they are written out (default 256 KiB, at least 4 KiB): the most a
+   * C-STORE holds in memory besides its head. The first batch is the head the spool parses the
+   * header from; the file meta group is written straight into it.
    */
   readonly batchBytes?: number
   /** Where to take a file made ready in advance (else one is created when the C-STORE starts). */
@@ -45,6 +46,8 @@ export interface StoreOperationOptions {
  * (Siemens classic ~96 KiB with its CSA headers); a longer one is read back from the file.
  */
 const BATCH_BYTES = 256 * 1024
+/** The smallest batch: the file meta group (under 500 bytes with 64-character UIDs) must fit in the head. */
+const MIN_BATCH_BYTES = 4096
 
 /**
  * Batch buffers of the default size, reused from object to object: a fresh one per object was
@@ -116,19 +119,17 @@ export class StoreOperation {
         this.path = prepared.path
         this.fd = prepared.fd
       }
-      this.head = spareBuffers.take(options.batchBytes ?? BATCH_BYTES)
+      this.head = spareBuffers.take(Math.max(MIN_BATCH_BYTES, options.batchBytes ?? BATCH_BYTES))
     } catch (error) {
       this.writeFailed(error as Error)
       return
     }
-    this.enqueue(
-      encodeFileMeta({
-        sopClassUid: request.sopClassUid,
-        sopInstanceUid: request.sopInstanceUid,
-        transferSyntaxUid: request.transferSyntaxUid,
-        sourceAet: request.callingAet,
-      }),
-    )
+    this.fill = writeFileMeta(this.head, {
+      sopClassUid: request.sopClassUid,
+      sopInstanceUid: request.sopInstanceUid,
+      transferSyntaxUid: request.transferSyntaxUid,
+      sourceAet: request.callingAet,
+    })
   }
 
   /** The next bytes of the data set (copied before this returns); after a write failure they are read and dropped. */

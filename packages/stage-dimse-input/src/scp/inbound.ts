@@ -238,6 +238,7 @@ export class InboundMessages {
       ...(outcome.errorComment === undefined ? {} : { errorComment: outcome.errorComment }),
     })
     socket.write(singlePdvPdu(pcId, true, response))
+    this.settings.prepared?.replenish()
   }
 
   /** Runs `work` as in flight: counted before any of it runs (a commit may close the receiver, which asks whether we are idle). */

@@ -89,12 +89,30 @@ describe('PreparedFiles', () => {
         const data = Buffer.alloc(size, 5)
         op.write(data)
         expect((await op.end()).status).toBe(0x0000)
+        // As the receiver does once it has written the answer.
+        files.replenish()
         const file = spool.committed.at(-1)!
         expect(file.length).toBe(datasetOffset(file) + size)
         expect(Buffer.compare(file.subarray(datasetOffset(file)), data)).toBe(0)
       }
       // Both were prepared files (p0 at the start, p1 made when p0 was taken); a file made on the spot would be p2.
       expect(spool.paths).toEqual([join(incoming, 'p0'), join(incoming, 'p1')])
+    } finally {
+      await files.close()
+    }
+  })
+
+  it('prepares the next file only when asked to replenish, not when one is taken', async () => {
+    const incoming = freshIncoming()
+    const files = new PreparedFiles(spoolIn(incoming), silentLogger, 1)
+    try {
+      closeSync((await readyFile(files)).fd)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(files.readyCount).toBe(0)
+      expect(readdirSync(incoming)).toEqual(['p0'])
+      files.replenish()
+      await readyCount(files, 1)
+      expect(readdirSync(incoming).sort()).toEqual(['p0', 'p1'])
     } finally {
       await files.close()
     }
@@ -119,7 +137,7 @@ describe('PreparedFiles', () => {
       expect(warnings[0]).toMatch(/could not prepare an incoming file/)
       // Paused: no new attempts (and no new warnings) right after a failure.
       const before = warnings.length
-      files.take()
+      files.replenish()
       await new Promise((resolve) => setTimeout(resolve, 50))
       expect(warnings.length).toBe(before)
     } finally {

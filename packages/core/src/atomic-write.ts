@@ -152,41 +152,45 @@ async function fsyncPath(path: string, flags: 'r' | 'r+', mayInline: boolean): P
  * hand-offs on top, each waiting for a time slice on a busy host (measured on a 2-core VM: a file's
  * fsync 0.06 ms inline against 0.22–0.35 ms through the pool, a folder's 0.045 against 0.28). A
  * DICOM sender on one association waits for each of them. So fsyncs run inline, on the calling
- * thread, while they are fast. When {@link SLOW_FSYNCS} inline ones within {@link SLOW_WINDOW_MS}
- * took longer than {@link INLINE_FSYNC_LIMIT_MS} (a spinning disk, network storage, a write-back
- * storm; not one hiccup), fsyncs go through the pool for the next {@link POOL_FSYNC_MS}, so a slow
- * disk stalls the event loop for a few fsyncs in that period at most.
+ * thread, while they are fast. When about a third of the recent inline ones (an exponential
+ * average over roughly the last {@link SLOW_AVERAGE_OVER}) took longer than
+ * {@link INLINE_FSYNC_LIMIT_MS} (a spinning disk, network storage, a write-back storm), fsyncs go
+ * through the pool for the next {@link POOL_FSYNC_MS}, so a slow disk stalls the event loop for a
+ * few fsyncs in that period at most. A few slow ones among many fast ones (seen: 5-13 of 5-13 ms
+ * among 1,500 while another thread created files in the same folder) do not: the pool would
+ * then cost every fsync two thread hand-offs for the next 30 s.
  * `PACSFLOW_FSYNC_INLINE=0` keeps every fsync in the pool.
  */
 export const fsyncPlacement = {
   /** Date.now() before which fsyncs go through the pool. */
   poolUntilMs: process.env.PACSFLOW_FSYNC_INLINE === '0' ? Number.POSITIVE_INFINITY : 0,
-  /** Date.now() of the recent slow inline fsyncs (at most SLOW_FSYNCS). */
-  recentSlow: [] as number[],
+  /** The exponential average of "this inline fsync was slow" (0 or 1) over the recent ones. */
+  slowShare: 0,
   /** Inline fsyncs that took too long, since the process started (a diagnostic). */
   slowInline: 0,
 }
 
 /** An inline fsync slower than this counts as slow. */
 export const INLINE_FSYNC_LIMIT_MS = 5
-/** This many slow inline fsyncs... */
-export const SLOW_FSYNCS = 3
-/** ...within this long send fsyncs to the thread pool... */
-export const SLOW_WINDOW_MS = 10_000
+/** The slow share is averaged over about this many inline fsyncs (its smoothing: 1/this)... */
+export const SLOW_AVERAGE_OVER = 8
+/** ...and at this share, fsyncs go to the thread pool (three slow ones in a row reach it from none)... */
+export const SLOW_SHARE_TO_POOL = 0.3
 /** ...for this long, before they are tried inline again. */
 export const POOL_FSYNC_MS = 30_000
 
 /** Records how long an inline fsync took (see {@link fsyncPlacement}). */
 export function noteInlineFsync(ms: number, now: number = Date.now()): void {
-  if (ms <= INLINE_FSYNC_LIMIT_MS) return
-  fsyncPlacement.slowInline++
-  const recent = fsyncPlacement.recentSlow.filter((at) => now - at < SLOW_WINDOW_MS)
-  recent.push(now)
-  if (recent.length >= SLOW_FSYNCS) {
+  const slow = ms > INLINE_FSYNC_LIMIT_MS
+  if (!slow && fsyncPlacement.slowShare === 0) return
+  if (slow) fsyncPlacement.slowInline++
+  const share = fsyncPlacement.slowShare + ((slow ? 1 : 0) - fsyncPlacement.slowShare) / SLOW_AVERAGE_OVER
+  // Below a hundredth it is as good as none (and the fast path above applies again).
+  fsyncPlacement.slowShare = share < 0.01 ? 0 : share
+  if (share >= SLOW_SHARE_TO_POOL) {
     fsyncPlacement.poolUntilMs = Math.max(fsyncPlacement.poolUntilMs, now + POOL_FSYNC_MS)
-    recent.length = 0
+    fsyncPlacement.slowShare = 0
   }
-  fsyncPlacement.recentSlow = recent
 }
 
 function fsyncFd(fd: number, mayInline = true): Promise<void> {

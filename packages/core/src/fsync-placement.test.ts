@@ -4,15 +4,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { fsyncDescriptor, fsyncDir, fsyncFile, fsyncPlacement, INLINE_FSYNC_LIMIT_MS, noteInlineFsync, POOL_FSYNC_MS, SLOW_WINDOW_MS, writeFileAtomic } from './atomic-write.js'
+import { fsyncDescriptor, fsyncDir, fsyncFile, fsyncPlacement, INLINE_FSYNC_LIMIT_MS, noteInlineFsync, POOL_FSYNC_MS, writeFileAtomic } from './atomic-write.js'
 
-const saved = { ...fsyncPlacement, recentSlow: [...fsyncPlacement.recentSlow] }
+const saved = { ...fsyncPlacement }
 afterEach(() => {
-  Object.assign(fsyncPlacement, { ...saved, recentSlow: [...saved.recentSlow] })
+  Object.assign(fsyncPlacement, saved)
 })
 
 function reset(): void {
-  Object.assign(fsyncPlacement, { poolUntilMs: 0, recentSlow: [], slowInline: 0 })
+  Object.assign(fsyncPlacement, { poolUntilMs: 0, slowShare: 0, slowInline: 0 })
 }
 
 describe('fsync placement', () => {
@@ -26,18 +26,29 @@ describe('fsync placement', () => {
     expect(fsyncPlacement.slowInline).toBe(2)
   })
 
-  it('goes to the pool after three slow ones within the window, and comes back after POOL_FSYNC_MS', () => {
+  it('goes to the pool after three slow ones in a row, and for POOL_FSYNC_MS', () => {
     reset()
     const now = 2_000_000
-    for (const at of [0, 10, 20]) noteInlineFsync(INLINE_FSYNC_LIMIT_MS + 1, now + at)
+    for (const at of [0, 10]) noteInlineFsync(INLINE_FSYNC_LIMIT_MS + 1, now + at)
+    expect(fsyncPlacement.poolUntilMs).toBe(0)
+    noteInlineFsync(INLINE_FSYNC_LIMIT_MS + 1, now + 20)
     expect(fsyncPlacement.poolUntilMs).toBe(now + 20 + POOL_FSYNC_MS)
+    // ...and when most are slow, even with fast ones between.
+    reset()
+    for (let i = 0; i < 12; i++) noteInlineFsync(i % 3 === 2 ? 1 : INLINE_FSYNC_LIMIT_MS + 1, now + i)
+    expect(fsyncPlacement.poolUntilMs).toBeGreaterThan(0)
   })
 
-  it('does not count slow fsyncs that are further apart than the window', () => {
+  it('stays inline when slow ones are a few among many fast ones', () => {
     reset()
     const now = 3_000_000
-    for (const at of [0, SLOW_WINDOW_MS, 2 * SLOW_WINDOW_MS]) noteInlineFsync(INLINE_FSYNC_LIMIT_MS + 1, now + at)
+    // Slow ones every sixth fsync, for a long while: a busy moment, not a slow disk.
+    for (let i = 0; i < 600; i++) noteInlineFsync(i % 6 === 0 ? INLINE_FSYNC_LIMIT_MS * 2 : 0.2, now + i)
     expect(fsyncPlacement.poolUntilMs).toBe(0)
+    expect(fsyncPlacement.slowInline).toBe(100)
+    // The share decays back to nothing after fast ones.
+    for (let i = 0; i < 100; i++) noteInlineFsync(0.2, now + 1000 + i)
+    expect(fsyncPlacement.slowShare).toBe(0)
   })
 
   it('flushes files and folders, and writes atomically, either way', async () => {

@@ -136,6 +136,8 @@ async function makeSeriesFolder(core: SpoolCore, seriesDir: string): Promise<voi
  * The body of `Spool.commit` (see types.ts). The object is flushed before it is linked into the
  * tree, and the series folder after, so 'stored' means durable; a duplicate waits for the same
  * flush, since the copy it matched may have been placed a moment ago by a concurrent commit.
+ * A sealed object (`options.sealed`) is 'accepted' once it is flushed and identified: it is
+ * durable in incoming/ already, and is placed in the tree on the next turn of the event loop.
  */
 export async function commitInto(core: SpoolCore, path: string, provenance: Provenance, options?: CommitOptions): Promise<CommitResult> {
   const { layout, log } = core
@@ -165,9 +167,31 @@ export async function commitInto(core: SpoolCore, path: string, provenance: Prov
   for (const uid of [identity.studyInstanceUid, identity.seriesInstanceUid, identity.sopInstanceUid]) {
     if (!isValidUid(uid)) throw new PacsflowError('UID_INVALID', `refusing ${JSON.stringify(uid)} as a folder name`)
   }
+  if (flushed !== undefined) throw spoolIoError(`cannot store ${path}`, flushed, { ...identity })
+  if (options?.sealed !== true) return settle(core, path, identity, provenance, inline)
+  const accepted: CommitResult = { status: 'accepted', path, ...identity }
+  // After the caller's continuation (a receiver answers its sender first): setImmediate runs once
+  // the current callbacks and their promises are done. The folder's flush runs where the caller
+  // asked: inline, while one sender prepares its next object, cost less CPU than through the pool.
+  const placed = new Promise<CommitResult>((resolve) => {
+    setImmediate(() => {
+      settle(core, path, identity, provenance, inline).then(resolve, (error: unknown) => {
+        log.error(
+          { err: error, path, study: identity.studyInstanceUid, sop: identity.sopInstanceUid },
+          'an accepted object could not be put in its study tree; it stays, sealed, in incoming/ and is committed when the spool is next opened',
+        )
+        resolve(accepted)
+      })
+    })
+  })
+  return { ...accepted, placed }
+}
+
+/** Puts a flushed, identified object in its study tree (durable: the series folder flushed), tells the arrival listeners, and says where it went. */
+async function settle(core: SpoolCore, path: string, identity: Identity, provenance: Provenance, inline: { inline: boolean }): Promise<CommitResult> {
+  const { layout, log } = core
   let result: CommitResult
   try {
-    if (flushed !== undefined) throw flushed
     const seriesDir = join(layout.study(identity.studyInstanceUid), identity.seriesInstanceUid)
     result = await core.studyLock.run(identity.studyInstanceUid, () => place(core, path, identity, seriesDir))
     await core.flusher.flush(seriesDir, inline)

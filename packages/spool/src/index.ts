@@ -15,6 +15,7 @@ export {
   type StudyProgress,
 } from './completion.js'
 export { Folder, generationName, parseGenerationName } from './layout.js'
+export { readSeal, SEAL_BYTES, writeSeal } from './seal.js'
 export type { QuarantineRecord } from './quarantine.js'
 export type { StudyState } from './study-state.js'
 export type {

@@ -1,7 +1,7 @@
 // createSpool: the durable store both input stages put received DICOM into (checked UIDs, de-duplicated, quarantined junk).
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { copyFile, mkdir, rm, stat } from 'node:fs/promises'
+import { copyFile, mkdir, open, rm, stat } from 'node:fs/promises'
 import { basename, join, resolve, sep } from 'node:path'
 import { PacsflowError, silentLogger, TEMP_SUFFIX, type Logger } from '@pacsflow/core'
 import { commitInto, type ArrivalEvent } from './commit.js'
@@ -10,6 +10,7 @@ import { FolderFlusher, isErrno, namesIn, spoolIoError } from './fs-util.js'
 import { Folder, SpoolLayout } from './layout.js'
 import { KeyedMutex } from './mutex.js'
 import { quarantineInto } from './quarantine.js'
+import { readSeal, SEAL_BYTES } from './seal.js'
 import type { CommitOptions, CommitResult, Provenance, Spool, SpoolOptions } from './types.js'
 
 /** What the spool shares with the Source that reads it (not part of the public `Spool`). */
@@ -53,7 +54,9 @@ export function closeSpool(spool: Spool): void {
 /**
  * Opens (creating when missing) the spool folder `options.dir` and recovers from a crash:
  *
- * - objects left in `incoming/` are removed. None of them was acknowledged: a DIMSE receiver
+ * - sealed objects left in `incoming/` (`CommitOptions.sealed`) whose seal gives the file's size
+ *   are committed: a receiver may have acknowledged them before they were placed;
+ * - other objects left in `incoming/` are removed. None of them was acknowledged: a DIMSE receiver
  *   answers success only after `commit` resolved, and the folder input removes an original only
  *   after its copy was committed, so the sender (or the drop folder) still holds each of them and
  *   sends it again. Committing a complete-looking leftover would be correct too, but a truncated
@@ -78,13 +81,15 @@ export async function createSpool(options: SpoolOptions): Promise<Spool> {
 
 async function openSpool(dir: string, log: Logger): Promise<Spool> {
   const layout = new SpoolLayout(dir)
+  let sealed: SealedLeftover[]
   try {
     for (const name of Object.keys(Folder) as (keyof typeof Folder)[]) await mkdir(layout.folder(name), { recursive: true })
-    await recover(layout, log)
+    sealed = await recover(layout, log)
   } catch (error) {
     throw spoolIoError(`cannot open ${dir}`, error)
   }
   const core: SpoolCore = { layout, log, studyLock: new KeyedMutex(), arrivals: new Set(), flusher: new FolderFlusher(), seriesFolders: new Set(), reader: undefined }
+  await commitSealed(core, sealed)
   const spool: Spool = {
     dir,
     incomingPath: (hint) => incomingPath(layout, hint),
@@ -100,12 +105,31 @@ async function openSpool(dir: string, log: Logger): Promise<Spool> {
   return spool
 }
 
-async function recover(layout: SpoolLayout, log: Logger): Promise<void> {
+interface SealedLeftover {
+  readonly path: string
+  readonly provenance: Provenance
+}
+
+/**
+ * Cleans up after a crash: unsealed objects in incoming/ are removed (see createSpool), sealed
+ * whole ones are returned to be committed, and trash and half-made snapshots are removed.
+ */
+async function recover(layout: SpoolLayout, log: Logger): Promise<SealedLeftover[]> {
   const incoming = layout.folder('incoming')
-  const leftovers = await namesIn(incoming)
-  for (const name of leftovers) await rm(join(incoming, name), { recursive: true, force: true })
-  if (leftovers.length > 0) {
-    log.warn({ count: leftovers.length }, 'removed objects a crash left in incoming/ (none was acknowledged; their senders still hold them)')
+  const sealed: SealedLeftover[] = []
+  let removed = 0
+  for (const name of await namesIn(incoming)) {
+    const path = join(incoming, name)
+    const seal = await sealOf(path)
+    if (seal !== undefined) {
+      sealed.push({ path, provenance: seal.provenance })
+      continue
+    }
+    await rm(path, { recursive: true, force: true })
+    removed++
+  }
+  if (removed > 0) {
+    log.warn({ count: removed }, 'removed objects a crash left in incoming/ (none was acknowledged; their senders still hold them)')
   }
   const trash = layout.folder('trash')
   for (const name of await namesIn(trash)) await rm(join(trash, name), { recursive: true, force: true })
@@ -113,6 +137,48 @@ async function recover(layout: SpoolLayout, log: Logger): Promise<void> {
   for (const name of await namesIn(jobs)) {
     if (name.startsWith('.') || name.endsWith(TEMP_SUFFIX)) await rm(join(jobs, name), { recursive: true, force: true })
   }
+  return sealed
+}
+
+/** The seal of a whole incoming object: a valid one whose size is the file's (a partial file's is not). */
+async function sealOf(path: string): Promise<ReturnType<typeof readSeal>> {
+  let handle
+  try {
+    handle = await open(path, 'r')
+  } catch (error) {
+    // A folder, or gone: not an object.
+    if (isErrno(error, 'EISDIR', 'ENOENT')) return undefined
+    throw error
+  }
+  try {
+    const stats = await handle.stat()
+    if (!stats.isFile() || stats.size < SEAL_BYTES) return undefined
+    const preamble = new Uint8Array(SEAL_BYTES)
+    const { bytesRead } = await handle.read(preamble, 0, SEAL_BYTES, 0)
+    const seal = bytesRead === SEAL_BYTES ? readSeal(preamble) : undefined
+    return seal?.size === stats.size ? seal : undefined
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Commits what a crash left sealed in incoming/: objects that were durable and identified, and
+ * perhaps acknowledged, before they were placed. One that cannot be committed now (an I/O error)
+ * stays for the next opening.
+ */
+async function commitSealed(core: SpoolCore, sealed: readonly SealedLeftover[]): Promise<void> {
+  if (sealed.length === 0) return
+  let committed = 0
+  for (const { path, provenance } of sealed) {
+    try {
+      await commitInto(core, path, provenance)
+      committed++
+    } catch (error) {
+      core.log.error({ err: error, path }, 'a sealed object left in incoming/ by a crash could not be committed; it stays there for the next opening')
+    }
+  }
+  core.log.warn({ count: committed, of: sealed.length }, 'committed the sealed objects a crash left in incoming/ (received, perhaps acknowledged, not yet placed)')
 }
 
 /**

@@ -24,6 +24,12 @@ export type CommitStatus =
   | 'new-version'
   /** Not DICOM, unreadable, or a UID that is not a valid DICOM UID: moved to `quarantine/` with a `.reason.json`. */
   | 'quarantined'
+  /**
+   * A sealed object (`CommitOptions.sealed`), durable and identified, still in `incoming/`: it is put
+   * in its study tree next (`CommitResult.placed` says where it ended), or, after a crash, when the
+   * spool is next opened.
+   */
+  | 'accepted'
 
 export interface CommitResult {
   readonly status: CommitStatus
@@ -34,6 +40,12 @@ export interface CommitResult {
   readonly sopInstanceUid?: string
   /** Coded reason, for `quarantined`. */
   readonly reason?: { readonly code: string; readonly message: string }
+  /**
+   * For `accepted`: where the object ended once placed (stored, duplicate, new version). Never
+   * rejects: if it cannot be placed (an I/O error, logged), it resolves with the accepted result,
+   * and the object, still sealed in `incoming/`, is committed when the spool is next opened.
+   */
+  readonly placed?: Promise<CommitResult>
 }
 
 /** Who delivered an object; recorded in quarantine reasons and logs. */
@@ -56,6 +68,7 @@ export interface Spool {
    * header, validates the UIDs (`isValidUid`), de-duplicates, fsyncs, renames it into the study tree,
    * fsyncs the folder, and tells the completion tracker. Resolves only once the object is durable;
    * rejects (never resolves 'stored') on an I/O error, so a receiver can answer a failure status.
+   * A sealed object (`options.sealed`) resolves 'accepted' once durable, before it is placed.
    */
   commit(incomingPath: string, provenance: Provenance, options?: CommitOptions): Promise<CommitResult>
   /** Copies an outside file into `incoming/`, fsyncs it, commits it; removes the original only after. */
@@ -85,6 +98,17 @@ export interface CommitOptions {
    * until `commit` settles, and closes it.
    */
   readonly fd?: number
+  /**
+   * The caller wrote the seal (`writeSeal`) into the object's preamble before asking for the
+   * commit, and the incoming file's name is durable (its folder was flushed after the file was
+   * created). The commit then resolves, with status `'accepted'`, as soon as the object is flushed
+   * and identified: it can no longer be lost. Placing it in the study tree (link, de-duplication,
+   * the folder's flush) follows on the next turn of the event loop, after the caller has answered
+   * its sender. A crash in between leaves it sealed in `incoming/`, and the next `createSpool`
+   * commits it from there, while unsealed leftovers (never acknowledged) are removed as before.
+   * A quarantined object is quarantined before the commit resolves, as without the seal.
+   */
+  readonly sealed?: boolean
 }
 
 export interface CompletionOptions {

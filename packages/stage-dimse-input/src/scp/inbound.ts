@@ -208,9 +208,27 @@ export class InboundMessages {
     this.receiving = { kind: 'store', op, pcId }
   }
 
+  /**
+   * Answers a C-STORE once its operation says how, then reports it (stats, log, onStore) with what
+   * the spool made of it: for a sealed object, once it is placed, after the answer (the association
+   * is released only once that is done too: see `settled`).
+   */
   private async finishStore(op: StoreOperation | Refused, pcId: number): Promise<void> {
     const outcome = await op.end()
     const { request } = op
+    const { socket } = this.settings.connection
+    if (!socket.destroyed && !socket.writableEnded) {
+      const response = encodeStoreResponse({
+        messageId: request.messageId,
+        status: outcome.status,
+        ...(request.sopClassUid === '' ? {} : { affectedSopClassUid: request.sopClassUid }),
+        ...(request.sopInstanceUid === '' ? {} : { affectedSopInstanceUid: request.sopInstanceUid }),
+        ...(outcome.errorComment === undefined ? {} : { errorComment: outcome.errorComment }),
+      })
+      socket.write(singlePdvPdu(pcId, true, response))
+      this.settings.prepared?.replenish()
+    }
+    const commit = outcome.commit?.placed === undefined ? outcome.commit : await outcome.commit.placed
     const peer = this.settings.peer()
     const event: StoreEvent = {
       callingAet: peer?.callingAet ?? '',
@@ -219,26 +237,18 @@ export class InboundMessages {
       sopClassUid: request.sopClassUid,
       sopInstanceUid: request.sopInstanceUid,
       ...(op instanceof StoreOperation ? { transferSyntaxUid: op.request.transferSyntaxUid } : {}),
-      ...outcome,
+      status: outcome.status,
+      ...(outcome.errorComment === undefined ? {} : { errorComment: outcome.errorComment }),
+      ...(commit === undefined ? {} : { commit }),
+      bytes: outcome.bytes,
     }
     this.settings.stats.record(event)
     const success = outcome.status === Status.Success
     this.settings.log[success ? 'debug' : 'warn'](
-      { ...peer, sopInstanceUid: request.sopInstanceUid, status: `0x${outcome.status.toString(16).padStart(4, '0')}`, commit: outcome.commit?.status, comment: outcome.errorComment },
+      { ...peer, sopInstanceUid: request.sopInstanceUid, status: `0x${outcome.status.toString(16).padStart(4, '0')}`, commit: commit?.status, comment: outcome.errorComment },
       success ? 'instance received' : 'instance refused',
     )
     this.settings.onStore?.(event)
-    const { socket } = this.settings.connection
-    if (socket.destroyed || socket.writableEnded) return
-    const response = encodeStoreResponse({
-      messageId: request.messageId,
-      status: outcome.status,
-      ...(request.sopClassUid === '' ? {} : { affectedSopClassUid: request.sopClassUid }),
-      ...(request.sopInstanceUid === '' ? {} : { affectedSopInstanceUid: request.sopInstanceUid }),
-      ...(outcome.errorComment === undefined ? {} : { errorComment: outcome.errorComment }),
-    })
-    socket.write(singlePdvPdu(pcId, true, response))
-    this.settings.prepared?.replenish()
   }
 
   /** Runs `work` as in flight: counted before any of it runs (a commit may close the receiver, which asks whether we are idle). */

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { silentLogger, type Logger } from '@pacsflow/core'
 import { datasetOffset, removeDir, tempDir } from '../test-support/dicom-files.js'
 import type { ReceiverSpool } from '../spool-port.js'
+import { readSeal, SEAL_BYTES, type CommitOptions } from '@pacsflow/spool'
 import { PreparedFiles, type PreparedFile } from './prepared-files.js'
 import { StoreOperation } from './store-operation.js'
 
@@ -12,18 +13,23 @@ const scratch = tempDir('prepared')
 afterAll(() => removeDir(scratch))
 let n = 0
 
-function spoolIn(incoming: string): ReceiverSpool & { committed: Buffer[]; paths: string[] } {
+function spoolIn(incoming: string): ReceiverSpool & { committed: Buffer[]; paths: string[]; options: (CommitOptions | undefined)[] } {
   const committed: Buffer[] = []
   const paths: string[] = []
+  const options: (CommitOptions | undefined)[] = []
   let k = 0
   return {
     dir: scratch,
     committed,
     paths,
+    options,
     incomingPath: () => join(incoming, `p${k++}`),
-    commit: async (path) => {
+    commit: async (path, _provenance, commitOptions) => {
       committed.push(readFileSync(path))
       paths.push(path)
+      // The head copied: the receiver reuses its buffer once the commit is over.
+      const head = commitOptions?.head
+      options.push(commitOptions === undefined ? undefined : { ...commitOptions, ...(head === undefined ? {} : { head: { bytes: Buffer.from(head.bytes), size: head.size } }) })
       return { status: 'stored', path }
     },
   }
@@ -63,7 +69,7 @@ const request = {
 describe('PreparedFiles', () => {
   it('keeps `spare` empty files ready in incoming/, open for writing', async () => {
     const incoming = freshIncoming()
-    const files = new PreparedFiles(spoolIn(incoming), silentLogger, 2)
+    const files = new PreparedFiles(spoolIn(incoming), silentLogger, 2, 2)
     try {
       await readyCount(files, 2)
       expect(readdirSync(incoming)).toHaveLength(2)
@@ -81,7 +87,7 @@ describe('PreparedFiles', () => {
   it('gives C-STOREs files that end up holding exactly their object, small or large', async () => {
     const incoming = freshIncoming()
     const spool = spoolIn(incoming)
-    const files = new PreparedFiles(spool, silentLogger, 1)
+    const files = new PreparedFiles(spool, silentLogger, 1, 1)
     try {
       for (const size of [1000, 300 * 1024]) {
         await readyCount(files, 1)
@@ -97,6 +103,19 @@ describe('PreparedFiles', () => {
       }
       // Both were prepared files (p0 at the start, p1 made when p0 was taken); a file made on the spot would be p2.
       expect(spool.paths).toEqual([join(incoming, 'p0'), join(incoming, 'p1')])
+      // Sealed with their size, in the file and in the head: the small one's head was still in memory, the large one's was written over.
+      for (const [k, file] of spool.committed.entries()) {
+        expect(readSeal(file.subarray(0, SEAL_BYTES)), `object ${k}`).toEqual({ size: file.length, provenance: request.provenance })
+        expect(spool.options[k]).toMatchObject({ sealed: true, head: { size: file.length } })
+        const head = spool.options[k]!.head!.bytes
+        expect(Buffer.compare(Buffer.from(head), file.subarray(0, head.length)), `object ${k}`).toBe(0)
+      }
+      // A file made on the spot (none prepared) has no durable name yet: not sealed, answered once placed.
+      const unprepared = new StoreOperation(request, { spool, log: silentLogger })
+      unprepared.write(Buffer.alloc(100, 1))
+      expect((await unprepared.end()).status).toBe(0x0000)
+      expect(spool.options.at(-1)).toMatchObject({ sealed: false })
+      expect(readSeal(spool.committed.at(-1)!.subarray(0, SEAL_BYTES))).toBeUndefined()
     } finally {
       await files.close()
     }
@@ -104,7 +123,7 @@ describe('PreparedFiles', () => {
 
   it('prepares the next file only when asked to replenish, not when one is taken', async () => {
     const incoming = freshIncoming()
-    const files = new PreparedFiles(spoolIn(incoming), silentLogger, 1)
+    const files = new PreparedFiles(spoolIn(incoming), silentLogger, 1, 1)
     try {
       closeSync((await readyFile(files)).fd)
       await new Promise((resolve) => setTimeout(resolve, 50))
@@ -118,9 +137,28 @@ describe('PreparedFiles', () => {
     }
   })
 
+  it('makes files in batches, the next one once fewer than `spare` are ready', async () => {
+    const incoming = freshIncoming()
+    const files = new PreparedFiles(spoolIn(incoming), silentLogger, 2, 5)
+    try {
+      await readyCount(files, 5)
+      for (let k = 0; k < 3; k++) closeSync(files.take()!.fd)
+      files.replenish()
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      // Two still ready: no batch yet.
+      expect(readdirSync(incoming)).toHaveLength(5)
+      closeSync(files.take()!.fd)
+      files.replenish()
+      await readyCount(files, 6)
+      expect(readdirSync(incoming)).toHaveLength(10)
+    } finally {
+      await files.close()
+    }
+  })
+
   it('removes the files nobody took when closed', async () => {
     const incoming = freshIncoming()
-    const files = new PreparedFiles(spoolIn(incoming), silentLogger, 3)
+    const files = new PreparedFiles(spoolIn(incoming), silentLogger, 3, 3)
     await readyCount(files, 1)
     // Closed while others may still be under way: it is removed too, before close resolves.
     await files.close()

@@ -83,8 +83,9 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
   const log = (options.log ?? silentLogger).child({ scp: resolved.aet })
   const stats = new ScpStats()
   const connections = new Set<ScpConnection>()
-  // One empty file ready per association expected at once, up to 4 (each an open descriptor).
-  const prepared = new PreparedFiles(options.spool, log, Math.min(resolved.maxAssociations, 4))
+  // Files are made 16 at a time (each an open descriptor), the next batch once two per association
+  // expected at once (up to 4) remain: a batch takes a few milliseconds, several objects' time.
+  const prepared = new PreparedFiles(options.spool, log, 2 * Math.min(resolved.maxAssociations, 4))
   const settings = {
     policy: {
       aet: resolved.aet,

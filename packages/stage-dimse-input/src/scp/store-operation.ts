@@ -2,6 +2,7 @@
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs'
 import type { Logger } from '@pacsflow/core'
 import { isValidUid } from '@pacsflow/imaging'
+import { SEAL_BYTES, writeSeal } from '@pacsflow/spool'
 import { Status } from '../dimse/constants.js'
 import type { CommitResult, Provenance, ReceiverSpool } from '../spool-port.js'
 import { writeFileMeta } from './part10-meta.js'
@@ -87,6 +88,8 @@ const MAX_UID_LENGTH = 64
 export class StoreOperation {
   private path: string | undefined
   private fd: number | undefined
+  /** The file came prepared, its name already durable: the object is sealed and answered once it is flushed (see end). */
+  private sealable = false
   private failure: { status: number; comment: string } | undefined
   /** The file's first batch: written out when full, and kept for the spool to parse the header from. */
   private head: Buffer | undefined
@@ -118,6 +121,7 @@ export class StoreOperation {
       } else {
         this.path = prepared.path
         this.fd = prepared.fd
+        this.sealable = true
       }
       this.head = spareBuffers.take(Math.max(MIN_BATCH_BYTES, options.batchBytes ?? BATCH_BYTES))
     } catch (error) {
@@ -173,9 +177,14 @@ export class StoreOperation {
     if (this.headSize === 0) this.headSize = size
   }
 
-  /** The last fragment arrived: write the rest, commit (the spool flushes through our descriptor), close, and say what to answer. Never rejects. */
+  /**
+   * The last fragment arrived: seal (a prepared file), write the rest, commit (the spool flushes
+   * through our descriptor), close, and say what to answer. Never rejects. A sealed object is
+   * answered once it is durable and identified, and the spool places it after (`commit.placed`).
+   */
   async end(): Promise<StoreOutcome> {
     this.finished = true
+    const sealed = this.sealable && this.failure === undefined && this.seal()
     this.flush()
     if (this.failure !== undefined || this.path === undefined) {
       this.closeFile()
@@ -187,7 +196,7 @@ export class StoreOperation {
       try {
         const flushInline = this.options.flushInline?.() ?? true
         // The file stays open until the commit settles: the spool flushes it through our descriptor.
-        const options = { flushInline, ...(this.fd === undefined ? {} : { fd: this.fd }), ...(head === undefined ? {} : { head }) }
+        const options = { flushInline, sealed, ...(this.fd === undefined ? {} : { fd: this.fd }), ...(head === undefined ? {} : { head }) }
         commit = await this.options.spool.commit(this.path, this.request.provenance, options)
       } finally {
         this.releaseBuffers()
@@ -202,6 +211,26 @@ export class StoreOperation {
       this.options.log.error({ err: error, sopInstanceUid: this.request.sopInstanceUid, path: this.path }, 'the spool could not commit a received object')
       this.failure = { status: Status.OutOfResources, comment: `spool: ${(error as Error).message}` }
       return this.failed()
+    }
+  }
+
+  /**
+   * Writes the spool's seal into the preamble: into the head if it is still in memory, else over
+   * the file's first bytes and into the head, which must stay the file's own bytes. False (and the
+   * object committed unsealed) when it cannot.
+   */
+  private seal(): boolean {
+    const { head, fd } = this
+    if (head === undefined || fd === undefined) return false
+    try {
+      writeSeal(head, this.written + this.fill, this.request.provenance)
+      if (this.headSize > 0) {
+        for (let done = 0; done < SEAL_BYTES; ) done += writeSync(fd, head, done, SEAL_BYTES - done, done)
+      }
+      return true
+    } catch (error) {
+      this.writeFailed(error as Error)
+      return false
     }
   }
 

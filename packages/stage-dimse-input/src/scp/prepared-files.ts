@@ -48,7 +48,7 @@ export class PreparedFiles {
   constructor(
     private readonly spool: ReceiverSpool,
     private readonly log: Logger,
-    /** A batch is started when fewer than this many are ready (one per association expected at once). */
+    /** A batch is started when fewer than this many are ready (the receiver: two per association expected at once, up to 8). */
     private readonly spare: number,
     /** Files made per batch, behind one flush of `incoming/` (default 16). */
     private readonly batch = Math.max(spare, DEFAULT_BATCH),

@@ -96,6 +96,25 @@ describe('one C-STORE into the spool', () => {
     expect(spool.heads[0]!.bytes.every((byte) => byte !== 0xee)).toBe(true)
   })
 
+  it('writes long runs past the head straight from the caller\'s buffer, short ones through a batch, every byte in order', async () => {
+    const spool = fakeSpool(async (path) => ({ status: 'stored', path }))
+    const op = new StoreOperation(request, options(spool))
+    // One buffer refilled for every fragment: long ones (past the head: written as they are), short ones (copied), a long one after a short one.
+    const lent = Buffer.alloc(200 * 1024)
+    const sizes = [100 * 1024, 10, 70 * 1024, 200 * 1024, 3, 65 * 1024, 64 * 1024 - 1]
+    const expected: Buffer[] = []
+    sizes.forEach((size, k) => {
+      for (let i = 0; i < size; i++) lent[i] = (k * 31 + i) & 0xff
+      expected.push(Buffer.from(lent.subarray(0, size)))
+      op.write(lent.subarray(0, size))
+    })
+    lent.fill(0xee)
+    const outcome = await op.end()
+    expect(outcome).toMatchObject({ status: 0x0000, bytes: sizes.reduce((a, b) => a + b, 0) })
+    const file = spool.committed[0]!
+    expect(Buffer.compare(file.subarray(datasetOffset(file)), Buffer.concat(expected))).toBe(0)
+  })
+
   it('asks for inline fsyncs unless told, at commit time, that other associations are being served', async () => {
     const spool = fakeSpool(async (path) => ({ status: 'stored', path }))
     let others = false

@@ -47,6 +47,12 @@ export interface StoreOperationOptions {
  * (Siemens classic ~96 KiB with its CSA headers); a longer one is read back from the file.
  */
 const BATCH_BYTES = 256 * 1024
+/**
+ * Past the head, a run of at least this many bytes is written from the caller's buffer (the
+ * receiver's read buffer) instead of being copied into a batch first: one copy less for most of a
+ * large object's bytes.
+ */
+const DIRECT_WRITE_BYTES = 64 * 1024
 /** The smallest batch: the file meta group (under 500 bytes with 64-character UIDs) must fit in the head. */
 const MIN_BATCH_BYTES = 4096
 
@@ -70,10 +76,11 @@ const MAX_UID_LENGTH = 64
 
 /**
  * Receives one object. `write` takes the data set's bytes as they arrive and copies them into a
- * batch, written out when full (the caller may reuse its buffer as soon as `write` returns: the
- * receiver reads the socket into one buffer it reuses); `end` writes the rest, hands the file to
+ * batch, written out when full, or, past the head, writes a long run as it is (the caller may
+ * reuse its buffer as soon as `write` returns: the receiver reads the socket into one buffer it
+ * reuses); `end` seals the object when its file was prepared, writes the rest, hands the file to
  * `spool.commit` with the first batch as its head, and resolves with the status to answer: Success
- * only once the spool says the object is durable (stored, duplicate or new version); 0xA700
+ * only once the spool says the object is durable (accepted, stored, duplicate or new version); 0xA700
  * Refused: Out of Resources for a write or commit failure, which the sender may retry; 0xC000
  * Error: Cannot understand for an object the spool quarantined (a UID that is not a DICOM UID,
  * unreadable data), which resending will not mend (PS3.4 B.2.3).
@@ -151,6 +158,11 @@ export class StoreOperation {
 
   private enqueue(bytes: Buffer): void {
     for (let at = 0; at < bytes.length && this.fd !== undefined; ) {
+      // Past the head, a long run with nothing waiting before it goes straight to the file from the caller's buffer.
+      if (this.headSize > 0 && this.fill === 0 && bytes.length - at >= DIRECT_WRITE_BYTES) {
+        this.writeOut(bytes, at, bytes.length - at)
+        return
+      }
       const batch = this.current()
       if (batch === undefined) return
       const copied = bytes.copy(batch, this.fill, at)
@@ -160,21 +172,28 @@ export class StoreOperation {
     }
   }
 
-  /** Writes the current batch out (a write may take less than asked: the rest goes in further calls). */
-  private flush(): void {
+  /** Writes `length` bytes of `bytes` from `at` to the file (a write may take less than asked: the rest goes in further calls). */
+  private writeOut(bytes: Buffer, at: number, length: number): void {
     const fd = this.fd
-    const batch = this.current()
-    if (fd === undefined || batch === undefined || this.fill === 0) return
-    const size = this.fill
-    this.fill = 0
+    if (fd === undefined) return
     try {
-      for (let done = 0; done < size; ) done += writeSync(fd, batch, done, size - done)
+      for (let done = 0; done < length; ) done += writeSync(fd, bytes, at + done, length - done)
     } catch (error) {
       this.writeFailed(error as Error)
       return
     }
-    this.written += size
-    if (this.headSize === 0) this.headSize = size
+    this.written += length
+  }
+
+  /** Writes the current batch out. */
+  private flush(): void {
+    const batch = this.current()
+    if (this.fd === undefined || batch === undefined || this.fill === 0) return
+    const size = this.fill
+    this.fill = 0
+    const before = this.written
+    this.writeOut(batch, 0, size)
+    if (this.written > before && this.headSize === 0) this.headSize = size
   }
 
   /**
@@ -215,9 +234,9 @@ export class StoreOperation {
   }
 
   /**
-   * Writes the spool's seal into the preamble: into the head if it is still in memory, else over
-   * the file's first bytes and into the head, which must stay the file's own bytes. False (and the
-   * object committed unsealed) when it cannot.
+   * Writes the spool's seal into the preamble: into the head, and over the file's first bytes too
+   * when the head has been written out already (the head must stay the file's own bytes). False
+   * when there is nothing to seal; a failed write refuses the object, as any write failure does.
    */
   private seal(): boolean {
     const { head, fd } = this

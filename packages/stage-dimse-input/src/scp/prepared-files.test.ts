@@ -156,6 +156,26 @@ describe('PreparedFiles', () => {
     }
   })
 
+  it('makes a batch several at a time when asked, and asks for its low mark each time', async () => {
+    const incoming = freshIncoming()
+    let spare = 1
+    const files = new PreparedFiles(spoolIn(incoming), silentLogger, () => spare, 6, () => 3)
+    try {
+      await readyCount(files, 6)
+      for (let k = 0; k < 4; k++) closeSync(files.take()!.fd)
+      files.replenish()
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      // Two ready, the low mark 1: no batch.
+      expect(readdirSync(incoming)).toHaveLength(6)
+      spare = 3
+      files.replenish()
+      await readyCount(files, 8)
+      expect(readdirSync(incoming)).toHaveLength(12)
+    } finally {
+      await files.close()
+    }
+  })
+
   it('removes the files nobody took when closed', async () => {
     const incoming = freshIncoming()
     const files = new PreparedFiles(spoolIn(incoming), silentLogger, 3, 3)

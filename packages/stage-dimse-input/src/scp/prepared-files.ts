@@ -48,10 +48,12 @@ export class PreparedFiles {
   constructor(
     private readonly spool: ReceiverSpool,
     private readonly log: Logger,
-    /** A batch is started when fewer than this many are ready (the receiver: two per association expected at once, up to 8). */
-    private readonly spare: number,
+    /** A batch is started when fewer than this many are ready (asked each time: the receiver's depends on its associations). */
+    private readonly spare: number | (() => number),
     /** Files made per batch, behind one flush of `incoming/` (default 16). */
-    private readonly batch = Math.max(spare, DEFAULT_BATCH),
+    private readonly batch = DEFAULT_BATCH,
+    /** Files created at once within a batch (default 1; asked at each batch). */
+    private readonly parallel: number | (() => number) = 1,
   ) {
     this.refill()
   }
@@ -87,7 +89,8 @@ export class PreparedFiles {
   }
 
   private refill(): void {
-    if (this.closed || this.preparing !== undefined || this.ready.length >= this.spare || Date.now() < this.pausedUntil) return
+    const spare = typeof this.spare === 'number' ? this.spare : this.spare()
+    if (this.closed || this.preparing !== undefined || this.ready.length >= spare || Date.now() < this.pausedUntil) return
     this.preparing = this.prepareBatch()
       .then(
         (files) => {
@@ -105,19 +108,27 @@ export class PreparedFiles {
   }
 
   /**
-   * Creates `batch` files one after another, then flushes `incoming/` once for all of them. A
+   * Creates `batch` files, `parallel` at a time, then flushes `incoming/` once for all of them. A
    * folder's flush is a journal commit: one per file, in the pool while the sender waited for the
-   * next object's flush, made that flush wait for it. Creating them all at once (16 in the pool's 4
+   * next object's flush, made that flush wait for it. Creating all 16 at once (in the pool's 4
    * threads) kept the folder and the journal busy for 8-15 ms, and every inline fsync that fell in
-   * that time took over 5 ms (measured: 5-13 per 1,500 objects); one at a time, a batch leaves the
-   * journal free between creations.
+   * that time took over 5 ms (measured on one association: 5-13 per 1,500 objects); one at a time,
+   * a batch leaves the journal free between creations. With several associations, whose fsyncs
+   * queue in the pool ahead of each creation, one at a time was too slow (C-STOREs found none
+   * ready and made their own): the receiver creates one per association at a time.
    */
   private async prepareBatch(): Promise<PreparedFile[]> {
     const files: PreparedFile[] = []
+    const parallel = Math.max(1, typeof this.parallel === 'number' ? this.parallel : this.parallel())
+    const make = async (): Promise<void> => {
+      const path = this.spool.incomingPath()
+      files.push({ path, fd: await openNew(path) })
+    }
     try {
-      for (let k = 0; k < this.batch && !this.closed; k++) {
-        const path = this.spool.incomingPath()
-        files.push({ path, fd: await openNew(path) })
+      for (let k = 0; k < this.batch && !this.closed; k += parallel) {
+        const round = await Promise.allSettled(Array.from({ length: Math.min(parallel, this.batch - k) }, make))
+        const failed = round.find((result) => result.status === 'rejected')
+        if (failed !== undefined) throw failed.reason
       }
       if (files.length > 0) await fsyncDir(dirname(files[0]!.path), { inline: false })
       return files

@@ -156,10 +156,10 @@ describe('PreparedFiles', () => {
     }
   })
 
-  it('makes a batch several at a time when asked, and asks for its low mark each time', async () => {
+  it('asks for its low mark each time', async () => {
     const incoming = freshIncoming()
     let spare = 1
-    const files = new PreparedFiles(spoolIn(incoming), silentLogger, () => spare, 6, () => 3)
+    const files = new PreparedFiles(spoolIn(incoming), silentLogger, () => spare, 6)
     try {
       await readyCount(files, 6)
       for (let k = 0; k < 4; k++) closeSync(files.take()!.fd)

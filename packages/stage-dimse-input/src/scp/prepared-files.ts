@@ -1,5 +1,5 @@
-// Incoming files made ready ahead of need: created in the thread pool, so a C-STORE does not wait for the file system to make one.
-import { closeSync, open, rmSync } from 'node:fs'
+// Incoming files made ready ahead of need, so that a C-STORE neither waits for the file system to make one nor for its name to be flushed.
+import { closeSync, openSync, rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { fsyncDir, type Logger } from '@pacsflow/core'
 import type { ReceiverSpool } from '../spool-port.js'
@@ -15,14 +15,10 @@ const RETRY_AFTER_MS = 5_000
 /** Files made per batch, behind one flush of the folder. */
 const DEFAULT_BATCH = 16
 
-function openNew(path: string): Promise<number> {
-  return new Promise((resolve, reject) => open(path, 'wx', (error, fd) => (error === null ? resolve(fd) : reject(error))))
-}
-
 /**
- * Files for the next C-STOREs, created in libuv's thread pool while the receiver waits for the
- * network: creating a file took 0.04-0.19 ms on the development VM's ext4, on the critical path of
- * a sender that waits for every answer.
+ * Files for the next C-STOREs, made while the receiver waits for the network (after an answer is
+ * written, while its sender prepares the next object): creating a file took 0.04-0.19 ms on the
+ * development VM's ext4, on the critical path of a sender that waits for every answer.
  *
  * The files are empty. They used to be filled with zeros to the last object's size too, so that a
  * C-STORE wrote over pages already in the page cache; measured with a running (JIT-compiled)
@@ -30,8 +26,8 @@ function openNew(path: string): Promise<number> {
  * four, every pair was faster without it relative to storescp (on four associations, 0.76-0.98 ms
  * of CPU per 227 KB object against 0.86-1.06).
  *
- * They are made in batches, and `incoming/` is flushed (in the pool too) before a batch is handed
- * out, so that each file's name is durable: a C-STORE written into one can be sealed and
+ * They are made in batches, and `incoming/` is flushed (in the thread pool) before a batch is
+ * handed out, so that each file's name is durable: a C-STORE written into one can be sealed and
  * acknowledged as soon as the file itself is flushed (`CommitOptions.sealed` in @pacsflow/spool),
  * and a crash after that leaves it where the spool's recovery finds it.
  *
@@ -50,10 +46,8 @@ export class PreparedFiles {
     private readonly log: Logger,
     /** A batch is started when fewer than this many are ready (asked each time: the receiver's depends on its associations). */
     private readonly spare: number | (() => number),
-    /** Files made per batch, behind one flush of `incoming/` (default 16). */
+    /** Files made per batch, behind one flush of `incoming/` (default 16, at least 1). */
     private readonly batch = DEFAULT_BATCH,
-    /** Files created at once within a batch (default 1; asked at each batch). */
-    private readonly parallel: number | (() => number) = 1,
   ) {
     this.refill()
   }
@@ -108,29 +102,23 @@ export class PreparedFiles {
   }
 
   /**
-   * Creates `batch` files, `parallel` at a time, then flushes `incoming/` once for all of them. A
+   * Creates `batch` files, then flushes `incoming/` once for all of them (in the thread pool). A
    * folder's flush is a journal commit: one per file, in the pool while the sender waited for the
-   * next object's flush, made that flush wait for it. Creating all 16 at once (in the pool's 4
-   * threads) kept the folder and the journal busy for 8-15 ms, and every inline fsync that fell in
-   * that time took over 5 ms (measured on one association: 5-13 per 1,500 objects); one at a time,
-   * a batch leaves the journal free between creations. With several associations, whose fsyncs
-   * queue in the pool ahead of each creation, one at a time was too slow (C-STOREs found none
-   * ready and made their own): the receiver creates one per association at a time.
+   * next object's flush, made that flush wait for it. The files are created with synchronous calls,
+   * one after another (16 µs each, measured, against 38 µs of the process's CPU for an
+   * asynchronous open: the thread pool's hand-offs cost more than the creation); creating 16 at
+   * once in the pool's threads kept the folder and the journal busy for 8-15 ms, and every inline
+   * fsync that fell in that time took over 5 ms; with several associations, whose fsyncs queue in
+   * the pool ahead of each creation, C-STOREs found none ready and made their own.
    */
   private async prepareBatch(): Promise<PreparedFile[]> {
     const files: PreparedFile[] = []
-    const parallel = Math.max(1, typeof this.parallel === 'number' ? this.parallel : this.parallel())
-    const make = async (): Promise<void> => {
-      const path = this.spool.incomingPath()
-      files.push({ path, fd: await openNew(path) })
-    }
     try {
-      for (let k = 0; k < this.batch && !this.closed; k += parallel) {
-        const round = await Promise.allSettled(Array.from({ length: Math.min(parallel, this.batch - k) }, make))
-        const failed = round.find((result) => result.status === 'rejected')
-        if (failed !== undefined) throw failed.reason
+      for (let k = 0; k < this.batch; k++) {
+        const path = this.spool.incomingPath()
+        files.push({ path, fd: openSync(path, 'wx') })
       }
-      if (files.length > 0) await fsyncDir(dirname(files[0]!.path), { inline: false })
+      await fsyncDir(dirname(files[0]!.path), { inline: false })
       return files
     } catch (error) {
       for (const file of files) this.discard(file)

@@ -83,12 +83,10 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
   const log = (options.log ?? silentLogger).child({ scp: resolved.aet })
   const stats = new ScpStats()
   const connections = new Set<ScpConnection>()
-  // Files are made 16 at a time (each an open descriptor), one per active association at once (up
-  // to 4); the next batch starts once fewer than 4 per active association (up to 16) remain: a
-  // batch takes a few milliseconds, several objects' time, more while the associations' fsyncs
-  // queue in the thread pool ahead of it.
-  const associations = (): number => Math.min(4, Math.max(1, stats.activeAssociations))
-  const prepared = new PreparedFiles(options.spool, log, () => 4 * associations(), 16, associations)
+  // Files are made 16 at a time (each an open descriptor); the next batch starts once fewer than 4
+  // per active association (up to 16) remain: its folder flush waits in the thread pool behind the
+  // associations' fsyncs.
+  const prepared = new PreparedFiles(options.spool, log, () => 4 * Math.min(4, Math.max(1, stats.activeAssociations)))
   const settings = {
     policy: {
       aet: resolved.aet,

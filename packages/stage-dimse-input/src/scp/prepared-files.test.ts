@@ -137,9 +137,10 @@ describe('PreparedFiles', () => {
     }
   })
 
-  it('makes files in batches, the next one once fewer than `spare` are ready', async () => {
+  it('makes files in batches, the next one once fewer than the low mark (asked each time) are ready', async () => {
     const incoming = freshIncoming()
-    const files = new PreparedFiles(spoolIn(incoming), silentLogger, 2, 5)
+    let spare = 2
+    const files = new PreparedFiles(spoolIn(incoming), silentLogger, () => spare, 5)
     try {
       await readyCount(files, 5)
       for (let k = 0; k < 3; k++) closeSync(files.take()!.fd)
@@ -151,26 +152,11 @@ describe('PreparedFiles', () => {
       files.replenish()
       await readyCount(files, 6)
       expect(readdirSync(incoming)).toHaveLength(10)
-    } finally {
-      await files.close()
-    }
-  })
-
-  it('asks for its low mark each time', async () => {
-    const incoming = freshIncoming()
-    let spare = 1
-    const files = new PreparedFiles(spoolIn(incoming), silentLogger, () => spare, 6)
-    try {
-      await readyCount(files, 6)
-      for (let k = 0; k < 4; k++) closeSync(files.take()!.fd)
+      // A higher mark (more associations): the next replenish starts a batch though six are ready.
+      spare = 8
       files.replenish()
-      await new Promise((resolve) => setTimeout(resolve, 50))
-      // Two ready, the low mark 1: no batch.
-      expect(readdirSync(incoming)).toHaveLength(6)
-      spare = 3
-      files.replenish()
-      await readyCount(files, 8)
-      expect(readdirSync(incoming)).toHaveLength(12)
+      await readyCount(files, 11)
+      expect(readdirSync(incoming)).toHaveLength(15)
     } finally {
       await files.close()
     }

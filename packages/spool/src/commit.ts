@@ -43,8 +43,9 @@ function causeIsIo(error: unknown): boolean {
 /**
  * Who the object is: its Study/Series/SOP Instance UIDs from readDicomIdentity, which also
  * refuses what a pipeline cannot use (not Part 10, truncated pixel data, UIDs that are not DICOM
- * UIDs) as the header index does, without building the rest of the instance. An object in a transfer syntax nothing here decodes is still stored as received: its
- * UIDs come from dcmjs. An I/O error rejects (the caller answers a failure; nothing is quarantined).
+ * UIDs) as the header index does, without building the rest of the instance. An object in a
+ * transfer syntax nothing here decodes is still stored as received: its UIDs come from dcmjs.
+ * An I/O error rejects (the caller answers a failure; nothing is quarantined).
  */
 async function identify(path: string, options: CommitOptions | undefined): Promise<Identified> {
   try {

@@ -13,17 +13,9 @@ export function isLongVr(vr: string): boolean {
 
 /** The header of an element whose `length`-byte value follows it (written by the caller, e.g. pixel data in place). */
 export function elementHeader(tag: number, vr: string, length: number): Uint8Array {
-  const long = LONG_VRS.has(vr)
   if (length % 2 !== 0) throw new RangeError(`element ${tag.toString(16)}: odd value length ${length}`)
-  if (!long && length > 0xffff) throw new RangeError(`element ${tag.toString(16)}: ${length} bytes do not fit VR ${vr}`)
-  const out = new Uint8Array(long ? 12 : 8)
-  const view = new DataView(out.buffer)
-  view.setUint16(0, tag >>> 16, true)
-  view.setUint16(2, tag & 0xffff, true)
-  out[4] = vr.charCodeAt(0)
-  out[5] = vr.charCodeAt(1)
-  if (long) view.setUint32(8, length, true)
-  else view.setUint16(6, length, true)
+  const out = new Uint8Array(LONG_VRS.has(vr) ? 12 : 8)
+  putHeader(new DataView(out.buffer), 0, tag, vr, length)
   return out
 }
 
@@ -109,8 +101,12 @@ export function encodeFileMeta(fields: FileMetaFields): Uint8Array {
 
 /** The bytes {@link encodeFileMeta} makes of `fields`, preamble included. */
 export function fileMetaLength(fields: FileMetaFields): number {
+  return metaLength(metaTexts(fields))
+}
+
+function metaLength(texts: readonly MetaText[]): number {
   let length = PREAMBLE_BYTES + GROUP_LENGTH_BYTES + VERSION_BYTES
-  for (const [, , text] of metaTexts(fields)) length += 8 + evenLength(utf8Length(text))
+  for (const [, , text] of texts) length += 8 + evenLength(utf8Length(text))
   return length
 }
 
@@ -122,7 +118,8 @@ export function fileMetaLength(fields: FileMetaFields): number {
  * promised of the bytes it wrote by then.
  */
 export function writeFileMeta(target: Uint8Array, fields: FileMetaFields, offset = 0): number {
-  const end = offset + fileMetaLength(fields)
+  const texts = metaTexts(fields)
+  const end = offset + metaLength(texts)
   if (offset < 0 || end > target.length) throw new RangeError(`the file meta group needs ${end - offset} bytes from ${offset}; the buffer has ${target.length}`)
   const view = new DataView(target.buffer, target.byteOffset, target.byteLength)
   target.fill(0, offset, offset + 128)
@@ -134,7 +131,7 @@ export function writeFileMeta(target: Uint8Array, fields: FileMetaFields, offset
   at = putHeader(view, at, 0x00020001, 'OB', 2)
   target[at++] = 0
   target[at++] = 1
-  for (const [tag, vr, text] of metaTexts(fields)) {
+  for (const [tag, vr, text] of texts) {
     const valueAt = at + 8
     const { read, written } = utf8.encodeInto(text, target.subarray(valueAt, end))
     if (read !== text.length) throw new RangeError(`element ${tag.toString(16)} does not fit the file meta group`)
@@ -155,9 +152,12 @@ const GROUP_LENGTH_BYTES = 12
 /** (0002,0001) OB 00\01: a 12-byte header and a 2-byte value. */
 const VERSION_BYTES = 14
 
-/** The text elements of group 0002 after the version, in tag order: [tag, VR, value]. */
-function metaTexts(fields: FileMetaFields): [number, string, string][] {
-  const texts: [number, string, string][] = [
+/** A text element of group 0002: [tag, VR, value]. */
+type MetaText = [number, string, string]
+
+/** The text elements of group 0002 after the version, in tag order. */
+function metaTexts(fields: FileMetaFields): MetaText[] {
+  const texts: MetaText[] = [
     [0x00020002, 'UI', fields.sopClassUid],
     [0x00020003, 'UI', fields.sopInstanceUid],
     [0x00020010, 'UI', fields.transferSyntaxUid],
@@ -191,7 +191,7 @@ function isLowSurrogate(code: number): boolean {
   return code >= 0xdc00 && code <= 0xdfff
 }
 
-/** An Explicit VR Little Endian element header at `at` (see {@link elementHeader}); returns the offset after it. */
+/** An Explicit VR Little Endian element header at `at` (PS3.5 7.1.2); returns the offset after it. */
 function putHeader(view: DataView, at: number, tag: number, vr: string, length: number): number {
   const long = LONG_VRS.has(vr)
   if (!long && length > 0xffff) throw new RangeError(`element ${tag.toString(16)}: ${length} bytes do not fit VR ${vr}`)

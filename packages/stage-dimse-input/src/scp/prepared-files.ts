@@ -40,6 +40,7 @@ export class PreparedFiles {
   private preparing: Promise<void> | undefined
   private closed = false
   private pausedUntil = 0
+  private readonly batch: number
 
   constructor(
     private readonly spool: ReceiverSpool,
@@ -47,8 +48,9 @@ export class PreparedFiles {
     /** A batch is started when fewer than this many are ready (asked each time: the receiver's depends on its associations). */
     private readonly spare: number | (() => number),
     /** Files made per batch, behind one flush of `incoming/` (default 16, at least 1). */
-    private readonly batch = DEFAULT_BATCH,
+    batch = DEFAULT_BATCH,
   ) {
+    this.batch = Math.max(1, Math.trunc(batch))
     this.refill()
   }
 
@@ -102,14 +104,14 @@ export class PreparedFiles {
   }
 
   /**
-   * Creates `batch` files, then flushes `incoming/` once for all of them (in the thread pool). A
-   * folder's flush is a journal commit: one per file, in the pool while the sender waited for the
-   * next object's flush, made that flush wait for it. The files are created with synchronous calls,
-   * one after another (16 µs each, measured, against 38 µs of the process's CPU for an
-   * asynchronous open: the thread pool's hand-offs cost more than the creation); creating 16 at
-   * once in the pool's threads kept the folder and the journal busy for 8-15 ms, and every inline
-   * fsync that fell in that time took over 5 ms; with several associations, whose fsyncs queue in
-   * the pool ahead of each creation, C-STOREs found none ready and made their own.
+   * Creates `batch` files, then flushes `incoming/` once for all of them (in the thread pool): a
+   * folder's flush is a write to the disk of its own, and one per file, in the pool while the
+   * sender waited for the next object's flush, made that flush wait for it. The files are created
+   * with synchronous calls, one after another (16 µs each, measured, against 38 µs of the
+   * process's CPU for an asynchronous open: the thread pool's hand-offs cost more than the
+   * creation); creating 16 at once in the pool's threads kept the folder busy for 8-15 ms, and
+   * every inline fsync that fell in that time took over 5 ms; with several associations, whose
+   * fsyncs queue in the pool ahead of each creation, C-STOREs found none ready and made their own.
    */
   private async prepareBatch(): Promise<PreparedFile[]> {
     const files: PreparedFile[] = []

@@ -72,13 +72,15 @@ async function identify(path: string, options: CommitOptions | undefined): Promi
 }
 
 /**
- * Puts `source` at `target` unless a file is there: link(2) refuses atomically (EEXIST); the
- * incoming name is removed after. Without hard links: a check, then a rename (under the study lock).
- * Synchronous calls: these change only directory entries (microseconds on a local disk), while an
- * asynchronous call costs two thread hand-offs, each of which waits for a time slice on a busy
- * host; measured, they were most of a commit's latency, which a sender on one association waits for.
+ * Puts `source` at `target` unless a file is there: link(2) refuses atomically (EEXIST). Says
+ * 'linked' (the incoming name stays until the caller has flushed the target's folder: see
+ * `settle`), 'moved', or false (taken). Without hard links: a check, then a rename (under the
+ * study lock). Synchronous calls: these change only directory entries (microseconds on a local
+ * disk), while an asynchronous call costs two thread hand-offs, each of which waits for a time
+ * slice on a busy host; measured, they were most of a commit's latency, which a sender on one
+ * association waits for.
  */
-function placeNoClobber(source: string, target: string): boolean {
+function placeNoClobber(source: string, target: string): 'linked' | 'moved' | false {
   try {
     linkSync(source, target)
   } catch (error) {
@@ -86,10 +88,9 @@ function placeNoClobber(source: string, target: string): boolean {
     if (!isErrno(error, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK')) throw error
     if (existsSync(target)) return false
     renameSync(source, target)
-    return true
+    return 'moved'
   }
-  unlinkSync(source)
-  return true
+  return 'linked'
 }
 
 /** The most series folders remembered as existing; past it the memory starts afresh. */
@@ -101,14 +102,14 @@ const KNOWN_SERIES_FOLDERS = 4096
  * on every commit); if it has gone since (the study was handed on and settled), the link says
  * ENOENT, and the folder is made again.
  */
-async function place(core: SpoolCore, path: string, identity: Identity, seriesDir: string): Promise<CommitResult> {
+async function place(core: SpoolCore, path: string, identity: Identity, seriesDir: string): Promise<{ result: CommitResult; linked: boolean }> {
   const { sopInstanceUid } = identity
   const known = core.seriesFolders
   if (!known.has(seriesDir)) await makeSeriesFolder(core, seriesDir)
   let remade = false
   for (let version = 1; ; ) {
     const target = join(seriesDir, instanceFileName(sopInstanceUid, version))
-    let placed: boolean
+    let placed: 'linked' | 'moved' | false
     try {
       placed = placeNoClobber(path, target)
     } catch (error) {
@@ -118,12 +119,21 @@ async function place(core: SpoolCore, path: string, identity: Identity, seriesDi
       await makeSeriesFolder(core, seriesDir)
       continue
     }
-    if (placed) return { status: version === 1 ? 'stored' : 'new-version', path: target, ...identity }
+    if (placed !== false) return { result: { status: version === 1 ? 'stored' : 'new-version', path: target, ...identity }, linked: placed === 'linked' }
     if (await sameFileContent(path, target)) {
       await rm(path, { force: true })
-      return { status: 'duplicate', path: target, ...identity }
+      return { result: { status: 'duplicate', path: target, ...identity }, linked: false }
     }
     version++
+  }
+}
+
+/** The object's second name, in incoming/, once it is durable in its series folder: a failure leaves a name that recovery drops, so it is logged, not thrown. */
+function removeIncomingName(core: SpoolCore, path: string): void {
+  try {
+    unlinkSync(path)
+  } catch (error) {
+    if (!isErrno(error, 'ENOENT')) core.log.warn({ err: error, path }, 'a stored object keeps its incoming name; the spool drops it when next opened')
   }
 }
 
@@ -188,14 +198,24 @@ export async function commitInto(core: SpoolCore, path: string, provenance: Prov
   return { ...accepted, placed }
 }
 
-/** Puts a flushed, identified object in its study tree (durable: the series folder flushed), tells the arrival listeners, and says where it went. */
+/**
+ * Puts a flushed, identified object in its study tree (durable: the series folder flushed), tells
+ * the arrival listeners, and says where it went. The incoming name is removed only once the new
+ * one is flushed: a file system without a journal (ext4 without one, FAT) writes directory changes
+ * back in any order, and a crash that kept the removal but not the link would lose an object its
+ * sender was told is stored. A crash in between leaves the object under both names, and the
+ * spool's recovery drops the incoming one (a sealed object is committed again and found a
+ * duplicate; an unsealed one is removed).
+ */
 async function settle(core: SpoolCore, path: string, identity: Identity, provenance: Provenance, inline: { inline: boolean }): Promise<CommitResult> {
   const { layout, log } = core
   let result: CommitResult
   try {
     const seriesDir = join(layout.study(identity.studyInstanceUid), identity.seriesInstanceUid)
-    result = await core.studyLock.run(identity.studyInstanceUid, () => place(core, path, identity, seriesDir))
+    const placed = await core.studyLock.run(identity.studyInstanceUid, () => place(core, path, identity, seriesDir))
+    result = placed.result
     await core.flusher.flush(seriesDir, inline)
+    if (placed.linked) removeIncomingName(core, path)
   } catch (error) {
     throw spoolIoError(`cannot store ${path}`, error, { ...identity })
   }

@@ -1,10 +1,11 @@
 // Sealed commits: answered once durable, placed after; what a crash leaves sealed in incoming/ is committed at the next opening.
-import { closeSync, existsSync, openSync } from 'node:fs'
+import { closeSync, existsSync, linkSync, openSync, statSync } from 'node:fs'
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { silentLogger, type Logger } from '@pacsflow/core'
 import { readSeal, SEAL_BYTES, writeSeal } from './seal.js'
+import { FolderFlusher } from './fs-util.js'
 import { closeSpool, createSpool, spoolCore } from './spool.js'
 import type { Spool } from './types.js'
 import { SERIES_A, sopOf, STUDY, syntheticDicom, useTempDirs } from './test-support/dicom.js'
@@ -131,6 +132,49 @@ describe('opening a spool after a crash', () => {
     // Removed, not committed (and so not quarantined either).
     expect(await readdir(join(dir, 'quarantine'))).toEqual([])
     expect(log.lines).toContain('warn: committed the sealed objects a crash left in incoming/ (received, perhaps acknowledged, not yet placed)')
-    expect(log.lines).toContain('warn: removed objects a crash left in incoming/ (none was acknowledged; their senders still hold them)')
+    expect(log.lines).toContain('warn: removed unsealed objects a crash left in incoming/ (none was acknowledged without being stored in its study folder; senders still hold the rest)')
+  })
+
+  it('keeps the incoming name until the series folder holding the new one is flushed, sealed or not', async () => {
+    const spool = await createSpool({ dir: join(await tempDir(), 'spool') })
+    const seen: boolean[] = []
+    let incomingPath = ''
+    const flush = FolderFlusher.prototype.flush
+    const spy = vi.spyOn(FolderFlusher.prototype, 'flush').mockImplementation(function (this: FolderFlusher, ...args) {
+      seen.push(existsSync(incomingPath))
+      return flush.apply(this, args)
+    })
+    try {
+      for (const [slice, isSealed] of [[6, true], [7, false]] as const) {
+        incomingPath = spool.incomingPath(`obj${slice}`)
+        await writeFile(incomingPath, isSealed ? sealed(instance(slice)) : instance(slice))
+        const result = await spool.commit(incomingPath, dimse, { sealed: isSealed })
+        expect(await (result.placed ?? Promise.resolve(result))).toMatchObject({ status: 'stored' })
+        expect(existsSync(incomingPath)).toBe(false)
+      }
+    } finally {
+      spy.mockRestore()
+    }
+    // One series-folder flush per commit, each while the incoming name was still there.
+    expect(seen).toEqual([true, true])
+  })
+
+  it('drops the incoming name of an object a crash left both placed and in incoming/', async () => {
+    const dir = join(await tempDir(), 'spool')
+    const spool = await createSpool({ dir })
+    const bytes = sealed(instance(8))
+    const path = spool.incomingPath('placed')
+    await writeFile(path, bytes)
+    const result = await spool.commit(path, dimse, { sealed: true })
+    const placed = await result.placed!
+    expect(placed).toMatchObject({ status: 'stored' })
+    // The crash came after the link was durable and before the incoming name was removed.
+    linkSync(placed.path, path)
+    closeSpool(spool)
+    await createSpool({ dir })
+    expect(await readdir(join(dir, 'incoming'))).toEqual([])
+    expect(await readdir(join(dir, STUDY, SERIES_A))).toEqual([`${sopOf(SERIES_A, 8)}.dcm`])
+    expect(new Uint8Array(await readFile(placed.path))).toEqual(bytes)
+    expect(statSync(placed.path).nlink).toBe(1)
   })
 })

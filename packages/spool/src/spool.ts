@@ -55,8 +55,10 @@ export function closeSpool(spool: Spool): void {
  * Opens (creating when missing) the spool folder `options.dir` and recovers from a crash:
  *
  * - sealed objects left in `incoming/` (`CommitOptions.sealed`) whose seal gives the file's size
- *   are committed: a receiver may have acknowledged them before they were placed;
- * - other objects left in `incoming/` are removed. None of them was acknowledged: a DIMSE receiver
+ *   are committed: a receiver may have acknowledged them before they were placed (one already
+ *   placed, whose incoming name the crash kept, is found a duplicate of itself and dropped);
+ * - other objects left in `incoming/` are removed. Each was either stored already (the incoming
+ *   name goes only after the series folder holding the new one is flushed) or never acknowledged: a DIMSE receiver
  *   answers success only after `commit` resolved, and the folder input removes an original only
  *   after its copy was committed, so the sender (or the drop folder) still holds each of them and
  *   sends it again. Committing a complete-looking leftover would be correct too, but a truncated
@@ -129,7 +131,7 @@ async function recover(layout: SpoolLayout, log: Logger): Promise<SealedLeftover
     removed++
   }
   if (removed > 0) {
-    log.warn({ count: removed }, 'removed objects a crash left in incoming/ (none was acknowledged; their senders still hold them)')
+    log.warn({ count: removed }, 'removed unsealed objects a crash left in incoming/ (none was acknowledged without being stored in its study folder; senders still hold the rest)')
   }
   const trash = layout.folder('trash')
   for (const name of await namesIn(trash)) await rm(join(trash, name), { recursive: true, force: true })

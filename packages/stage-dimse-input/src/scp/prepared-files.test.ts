@@ -67,12 +67,12 @@ const request = {
 }
 
 describe('PreparedFiles', () => {
-  it('keeps `spare` empty files ready in incoming/, open for writing', async () => {
+  it('keeps `spare` and a batch of empty files ready in incoming/, open for writing', async () => {
     const incoming = freshIncoming()
     const files = new PreparedFiles(spoolIn(incoming), silentLogger, 2, 2)
     try {
-      await readyCount(files, 2)
-      expect(readdirSync(incoming)).toHaveLength(2)
+      await readyCount(files, 4)
+      expect(readdirSync(incoming)).toHaveLength(4)
       const file = await readyFile(files)
       expect(file.path.startsWith(incoming)).toBe(true)
       expect(fstatSync(file.fd).size).toBe(0)
@@ -123,40 +123,75 @@ describe('PreparedFiles', () => {
 
   it('prepares the next file only when asked to replenish, not when one is taken', async () => {
     const incoming = freshIncoming()
+    // spare 1 + a batch of 1: two at the start.
     const files = new PreparedFiles(spoolIn(incoming), silentLogger, 1, 1)
     try {
-      closeSync((await readyFile(files)).fd)
+      await readyCount(files, 2)
+      closeSync(files.take()!.fd)
       await new Promise((resolve) => setTimeout(resolve, 50))
-      expect(files.readyCount).toBe(0)
-      expect(readdirSync(incoming)).toEqual(['p0'])
-      files.replenish()
-      await readyCount(files, 1)
+      expect(files.readyCount).toBe(1)
       expect(readdirSync(incoming).sort()).toEqual(['p0', 'p1'])
+      files.replenish()
+      await readyCount(files, 2)
+      expect(readdirSync(incoming).sort()).toEqual(['p0', 'p1', 'p2'])
     } finally {
       await files.close()
     }
   })
 
-  it('makes files in batches, the next one once fewer than the low mark (asked each time) are ready', async () => {
+  it('makes at most two per replenish above the low mark, the whole shortfall below it, and hands files out a batch at a time', async () => {
     const incoming = freshIncoming()
     let spare = 2
     const files = new PreparedFiles(spoolIn(incoming), silentLogger, () => spare, 5)
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 50))
     try {
-      await readyCount(files, 5)
-      for (let k = 0; k < 3; k++) closeSync(files.take()!.fd)
-      files.replenish()
-      await new Promise((resolve) => setTimeout(resolve, 50))
-      // Two still ready: no batch yet.
-      expect(readdirSync(incoming)).toHaveLength(5)
+      // spare + batch at the start.
+      await readyCount(files, 7)
       closeSync(files.take()!.fd)
       files.replenish()
-      await readyCount(files, 6)
+      await settle()
+      // The one taken is made again, and waits for the batch: not handed out yet.
+      expect(readdirSync(incoming)).toHaveLength(8)
+      expect(files.readyCount).toBe(6)
+      for (let k = 0; k < 4; k++) closeSync(files.take()!.fd)
+      files.replenish()
+      await settle()
+      // Two at most (4 were taken), still no batch.
       expect(readdirSync(incoming)).toHaveLength(10)
-      // A higher mark (more associations): the next replenish starts a batch though six are ready.
+      expect(files.readyCount).toBe(2)
+      closeSync(files.take()!.fd)
+      files.replenish()
+      // Two more make a batch of five: flushed, then handed out.
+      await readyCount(files, 6)
+      expect(readdirSync(incoming)).toHaveLength(12)
+      // A higher mark (more associations): the whole shortfall at once, up to spare + batch.
       spare = 8
       files.replenish()
-      await readyCount(files, 11)
-      expect(readdirSync(incoming)).toHaveLength(15)
+      await readyCount(files, 13)
+      expect(readdirSync(incoming)).toHaveLength(19)
+    } finally {
+      await files.close()
+    }
+  })
+
+  it('flushes the files waiting before their batch is full when fewer than half of `spare` are ready', async () => {
+    const incoming = freshIncoming()
+    const files = new PreparedFiles(spoolIn(incoming), silentLogger, 4, 10)
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 50))
+    try {
+      await readyCount(files, 14)
+      for (const take of [5, 5]) {
+        for (let k = 0; k < take; k++) closeSync(files.take()!.fd)
+        files.replenish()
+        await settle()
+      }
+      // 4 ready, 4 waiting: enough ready, no flush.
+      expect(files.readyCount).toBe(4)
+      for (let k = 0; k < 3; k++) closeSync(files.take()!.fd)
+      files.replenish()
+      // 1 ready, under half of 4: the 6 waiting are flushed and handed out.
+      await readyCount(files, 7)
+      expect(readdirSync(incoming)).toHaveLength(20)
     } finally {
       await files.close()
     }

@@ -121,6 +121,32 @@ describe('PreparedFiles', () => {
     }
   })
 
+  it('writes the head out as it fills, and seals it over the file for an object smaller than the head', async () => {
+    const incoming = freshIncoming()
+    const spool = spoolIn(incoming)
+    const files = new PreparedFiles(spool, silentLogger, 1, 1)
+    try {
+      await readyCount(files, 1)
+      const op = new StoreOperation(request, { spool, log: silentLogger, prepared: files })
+      const data = Buffer.alloc(150 * 1024)
+      for (let k = 0; k < data.length; k++) data[k] = (k * 7) & 0xff
+      // 40 KiB fragments, as a socket delivers them, into the 256 KiB head.
+      for (let at = 0; at < data.length; at += 40 * 1024) op.write(data.subarray(at, at + 40 * 1024))
+      // Before the last fragment's end: all but the last run of under 64 KiB is in the file already.
+      const path = join(incoming, 'p0')
+      expect(readFileSync(path).length).toBeGreaterThanOrEqual(data.length - 64 * 1024)
+      expect((await op.end()).status).toBe(0x0000)
+      const file = spool.committed[0]!
+      expect(file.length).toBe(datasetOffset(file) + data.length)
+      expect(Buffer.compare(file.subarray(datasetOffset(file)), data)).toBe(0)
+      expect(readSeal(file.subarray(0, SEAL_BYTES))).toEqual({ size: file.length, provenance: request.provenance })
+      expect(spool.options[0]).toMatchObject({ sealed: true, head: { size: file.length } })
+      expect(Buffer.compare(Buffer.from(spool.options[0]!.head!.bytes), file)).toBe(0)
+    } finally {
+      await files.close()
+    }
+  })
+
   it('prepares the next file only when asked to replenish, not when one is taken', async () => {
     const incoming = freshIncoming()
     // spare 1 + a batch of 1: two at the start.

@@ -50,7 +50,7 @@ const BATCH_BYTES = 256 * 1024
 /**
  * Past the head, a run of at least this many bytes is written from the caller's buffer (the
  * receiver's read buffer) instead of being copied into a batch first: one copy less for most of a
- * large object's bytes.
+ * large object's bytes. Within the head, this many bytes gathered are written out at once.
  */
 const DIRECT_WRITE_BYTES = 64 * 1024
 /** The smallest batch: the file meta group (under 500 bytes with 64-character UIDs) must fit in the head. */
@@ -76,7 +76,8 @@ const MAX_UID_LENGTH = 64
 
 /**
  * Receives one object. `write` takes the data set's bytes as they arrive and copies them into a
- * batch, written out when full, or, past the head, writes a long run as it is (the caller may
+ * batch, written out when full (the head, which stays in memory until the commit, as it fills, 64
+ * KiB at a time), or, past the head, writes a long run as it is (the caller may
  * reuse its buffer as soon as `write` returns: the receiver reads the socket into one buffer it
  * reuses); `end` seals the object when its file was prepared, writes the rest, hands the file to
  * `spool.commit` with the first batch as its head, and resolves with the status to answer: Success
@@ -102,6 +103,8 @@ export class StoreOperation {
   private head: Buffer | undefined
   /** Bytes of the head that are the file's (all of it once the next batch has begun). */
   private headSize = 0
+  /** While the head fills: how much of it is written out already (see enqueue). */
+  private headWritten = 0
   /** The batch after the head, reused once written. */
   private batch: Buffer | undefined
   /** Bytes waiting in the current batch (the head until it is full). */
@@ -170,6 +173,15 @@ export class StoreOperation {
       at += copied
       if (this.fill === batch.length) this.flush()
     }
+    // The head is written out as it fills, a long run at a time, rather than all at the end: a
+    // sender on one association waits for the end, not for what is written while it still sends
+    // (an object smaller than the head was otherwise written whole after its last fragment).
+    if (this.headSize === 0 && this.head !== undefined && this.fill - this.headWritten >= DIRECT_WRITE_BYTES) {
+      const from = this.headWritten
+      const before = this.written
+      this.writeOut(this.head, from, this.fill - from)
+      if (this.written > before) this.headWritten = this.fill
+    }
   }
 
   /** Writes `length` bytes of `bytes` from `at` to the file (a write may take less than asked: the rest goes in further calls). */
@@ -185,15 +197,20 @@ export class StoreOperation {
     this.written += length
   }
 
-  /** Writes the current batch out. */
+  /** Writes the current batch out (of the head, what is not written yet). */
   private flush(): void {
     const batch = this.current()
     if (this.fd === undefined || batch === undefined || this.fill === 0) return
+    const inHead = this.headSize === 0
+    const from = inHead ? this.headWritten : 0
     const size = this.fill
+    if (size > from) {
+      const before = this.written
+      this.writeOut(batch, from, size - from)
+      if (this.written === before) return
+    }
     this.fill = 0
-    const before = this.written
-    this.writeOut(batch, 0, size)
-    if (this.written > before && this.headSize === 0) this.headSize = size
+    if (inHead) this.headSize = size
   }
 
   /**
@@ -242,8 +259,9 @@ export class StoreOperation {
     const { head, fd } = this
     if (head === undefined || fd === undefined) return false
     try {
-      writeSeal(head, this.written + this.fill, this.request.provenance)
-      if (this.headSize > 0) {
+      const waiting = this.headSize === 0 ? this.fill - this.headWritten : this.fill
+      writeSeal(head, this.written + waiting, this.request.provenance)
+      if (this.headSize > 0 || this.headWritten > 0) {
         for (let done = 0; done < SEAL_BYTES; ) done += writeSync(fd, head, done, SEAL_BYTES - done, done)
       }
       return true
@@ -259,6 +277,7 @@ export class StoreOperation {
     this.head = undefined
     this.batch = undefined
     this.headSize = 0
+    this.headWritten = 0
     this.fill = 0
   }
 

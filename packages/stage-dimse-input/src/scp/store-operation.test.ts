@@ -126,6 +126,23 @@ describe('one C-STORE into the spool', () => {
     expect(spool.inline).toEqual([true, false])
   })
 
+  it('writes the head out as it fills only when it is the only association', async () => {
+    const spool = fakeSpool(async (path) => ({ status: 'stored', path }))
+    const data = Buffer.alloc(150 * 1024, 9)
+    const sizes: number[] = []
+    for (const [k, only] of [true, false].entries()) {
+      const op = new StoreOperation(request, { spool, log: silentLogger, flushInline: () => only })
+      for (let at = 0; at < data.length; at += 40 * 1024) op.write(data.subarray(at, at + 40 * 1024))
+      sizes.push(statSync(join(spool.incoming, String(k))).size)
+      expect((await op.end()).status).toBe(0x0000)
+      const file = spool.committed[k]!
+      expect(Buffer.compare(file.subarray(datasetOffset(file)), data)).toBe(0)
+    }
+    // Alone: all but the last run of under 64 KiB written before the end; with others: nothing until then.
+    expect(sizes[0]).toBeGreaterThanOrEqual(data.length - 64 * 1024)
+    expect(sizes[1]).toBe(0)
+  })
+
   it('lends the spool its open descriptor for the flush, and closes it once the commit is over', async () => {
     let during: number | undefined
     let fd: number | undefined

@@ -38,7 +38,12 @@ export interface StoreOperationOptions {
   readonly batchBytes?: number
   /** Where to take a file made ready in advance (else one is created when the C-STORE starts). */
   readonly prepared?: PreparedFiles
-  /** Asked at commit time: may the spool's fsyncs block the event loop (true when this is the only association)? Default true. */
+  /**
+   * Is this the only association (asked as the object arrives and at commit time)? Then the
+   * spool's fsyncs may block the event loop, and the head is written out as it fills, while the
+   * sender still sends. With several, the event loop always has another sender to read, and the
+   * head is written once full or at the end, in fewer calls. Default true.
+   */
   readonly flushInline?: () => boolean
 }
 
@@ -173,10 +178,10 @@ export class StoreOperation {
       at += copied
       if (this.fill === batch.length) this.flush()
     }
-    // The head is written out as it fills, a long run at a time, rather than all at the end: a
-    // sender on one association waits for the end, not for what is written while it still sends
+    // On one association the head is written out as it fills, a long run at a time, rather than
+    // all at the end: its sender waits for the end, not for what is written while it still sends
     // (an object smaller than the head was otherwise written whole after its last fragment).
-    if (this.headSize === 0 && this.head !== undefined && this.fill - this.headWritten >= DIRECT_WRITE_BYTES) {
+    if (this.headSize === 0 && this.head !== undefined && this.fill - this.headWritten >= DIRECT_WRITE_BYTES && (this.options.flushInline?.() ?? true)) {
       const from = this.headWritten
       const before = this.written
       this.writeOut(this.head, from, this.fill - from)

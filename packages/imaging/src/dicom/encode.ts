@@ -106,7 +106,7 @@ export function fileMetaLength(fields: FileMetaFields): number {
 
 function metaLength(texts: readonly MetaText[]): number {
   let length = PREAMBLE_BYTES + GROUP_LENGTH_BYTES + VERSION_BYTES
-  for (const [, , text] of texts) length += 8 + evenLength(utf8Length(text))
+  for (const [, , text] of texts) length += 8 + evenLength(Buffer.byteLength(text, 'utf8'))
   return length
 }
 
@@ -170,25 +170,6 @@ function metaTexts(fields: FileMetaFields): MetaText[] {
 
 function evenLength(length: number): number {
   return length + (length % 2)
-}
-
-/** UTF-8 bytes of `text` (ASCII for every value this group holds in practice). */
-function utf8Length(text: string): number {
-  let length = 0
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i)
-    if (code < 0x80) length += 1
-    else if (code < 0x800) length += 2
-    else if (code >= 0xd800 && code <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
-      length += 4
-      i++
-    } else length += 3 // a lone surrogate is encoded as U+FFFD
-  }
-  return length
-}
-
-function isLowSurrogate(code: number): boolean {
-  return code >= 0xdc00 && code <= 0xdfff
 }
 
 /** An Explicit VR Little Endian element header at `at` (PS3.5 7.1.2); returns the offset after it. */

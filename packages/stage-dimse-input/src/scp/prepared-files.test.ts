@@ -51,6 +51,9 @@ async function readyFile(files: PreparedFiles): Promise<PreparedFile> {
   throw new Error('no prepared file within 2 s')
 }
 
+/** Lets a flush in the thread pool (if one was started) finish: 50 ms. */
+const settle = (): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, 50))
+
 /** Waits until `files` has at least `count` ready (bounded like readyFile). */
 async function readyCount(files: PreparedFiles, count: number): Promise<void> {
   for (let attempt = 0; attempt < 200 && files.readyCount < count; attempt++) await new Promise((resolve) => setTimeout(resolve, 10))
@@ -169,7 +172,6 @@ describe('PreparedFiles', () => {
     const incoming = freshIncoming()
     let spare = 2
     const files = new PreparedFiles(spoolIn(incoming), silentLogger, () => spare, 5)
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 50))
     try {
       // spare + batch at the start.
       await readyCount(files, 7)
@@ -203,7 +205,6 @@ describe('PreparedFiles', () => {
   it('flushes the files waiting before their batch is full when fewer than half of `spare` are ready', async () => {
     const incoming = freshIncoming()
     const files = new PreparedFiles(spoolIn(incoming), silentLogger, 4, 10)
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 50))
     try {
       await readyCount(files, 14)
       for (const take of [5, 5]) {

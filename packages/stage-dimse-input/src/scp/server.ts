@@ -83,9 +83,8 @@ export async function startStoreScp(options: StoreScpOptions): Promise<StoreScp>
   const log = (options.log ?? silentLogger).child({ scp: resolved.aet })
   const stats = new ScpStats()
   const connections = new Set<ScpConnection>()
-  // Files are made 16 at a time (each an open descriptor); the next batch starts once fewer than 4
-  // per active association (up to 16) remain: its folder flush waits in the thread pool behind the
-  // associations' fsyncs.
+  // The low mark: 4 files per active association, up to 16 (each an open descriptor), with a batch
+  // of 16 more on hand; one or two are made after each answer (see PreparedFiles.replenish).
   const prepared = new PreparedFiles(options.spool, log, () => 4 * Math.min(4, Math.max(1, stats.activeAssociations)))
   const settings = {
     policy: {

@@ -182,24 +182,26 @@ export class StoreOperation {
     // all at the end: its sender waits for the end, not for what is written while it still sends
     // (an object smaller than the head was otherwise written whole after its last fragment).
     if (this.headSize === 0 && this.head !== undefined && this.fill - this.headWritten >= DIRECT_WRITE_BYTES && (this.options.flushInline?.() ?? true)) {
-      const from = this.headWritten
-      const before = this.written
-      this.writeOut(this.head, from, this.fill - from)
-      if (this.written > before) this.headWritten = this.fill
+      if (this.writeOut(this.head, this.headWritten, this.fill - this.headWritten)) this.headWritten = this.fill
     }
   }
 
-  /** Writes `length` bytes of `bytes` from `at` to the file (a write may take less than asked: the rest goes in further calls). */
-  private writeOut(bytes: Buffer, at: number, length: number): void {
+  /**
+   * Writes `length` bytes of `bytes` from `at` to the file (a write may take less than asked: the
+   * rest goes in further calls). False when there is no file, or the write failed (the object is
+   * then refused: see writeFailed).
+   */
+  private writeOut(bytes: Buffer, at: number, length: number): boolean {
     const fd = this.fd
-    if (fd === undefined) return
+    if (fd === undefined) return false
     try {
       for (let done = 0; done < length; ) done += writeSync(fd, bytes, at + done, length - done)
     } catch (error) {
       this.writeFailed(error as Error)
-      return
+      return false
     }
     this.written += length
+    return true
   }
 
   /** Writes the current batch out (of the head, what is not written yet). */
@@ -209,11 +211,7 @@ export class StoreOperation {
     const inHead = this.headSize === 0
     const from = inHead ? this.headWritten : 0
     const size = this.fill
-    if (size > from) {
-      const before = this.written
-      this.writeOut(batch, from, size - from)
-      if (this.written === before) return
-    }
+    if (size > from && !this.writeOut(batch, from, size - from)) return
     this.fill = 0
     if (inHead) this.headSize = size
   }

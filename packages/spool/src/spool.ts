@@ -58,11 +58,12 @@ export function closeSpool(spool: Spool): void {
  *   are committed: a receiver may have acknowledged them before they were placed (one already
  *   placed, whose incoming name the crash kept, is found a duplicate of itself and dropped);
  * - other objects left in `incoming/` are removed. Each was either stored already (the incoming
- *   name goes only after the series folder holding the new one is flushed) or never acknowledged: a DIMSE receiver
- *   answers success only after `commit` resolved, and the folder input removes an original only
- *   after its copy was committed, so the sender (or the drop folder) still holds each of them and
- *   sends it again. Committing a complete-looking leftover would be correct too, but a truncated
- *   compressed object cannot always be told from a complete one, and removing never is wrong;
+ *   name goes only after the series folder holding the new one is flushed) or never acknowledged:
+ *   a DIMSE receiver answers success only after `commit` resolved, and the folder input removes an
+ *   original only after its copy was committed, so the sender (or the drop folder) still holds
+ *   each of them and sends it again. Committing a complete-looking leftover would be correct too,
+ *   but a truncated compressed object cannot always be told from a complete one, and removing
+ *   never is wrong;
  * - trees half-deleted in `trash/` and half-made snapshots in `jobs/` are removed.
  *
  * Study trees are not scanned here: `spoolSource` does that when it opens. Within one process,

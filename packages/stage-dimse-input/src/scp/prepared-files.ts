@@ -26,10 +26,10 @@ const DEFAULT_BATCH = 16
  * four, every pair was faster without it relative to storescp (on four associations, 0.76-0.98 ms
  * of CPU per 227 KB object against 0.86-1.06).
  *
- * They are handed out in batches, once `incoming/` has been flushed (in the thread pool) after
- * the batch's files were made, so that each file's name is durable: a C-STORE written into one can be sealed and
- * acknowledged as soon as the file itself is flushed (`CommitOptions.sealed` in @pacsflow/spool),
- * and a crash after that leaves it where the spool's recovery finds it.
+ * They are handed out in batches, once `incoming/` has been flushed (in the thread pool) after the
+ * batch's files were made, so that each file's name is durable: a C-STORE written into one can be
+ * sealed and acknowledged as soon as the file itself is flushed (`CommitOptions.sealed` in
+ * @pacsflow/spool), and a crash after that leaves it where the spool's recovery finds it.
  *
  * Files that were never used are removed by `close`; after a crash, the spool's recovery removes
  * whatever unsealed is left in `incoming/`, as it does for any object that was not acknowledged.

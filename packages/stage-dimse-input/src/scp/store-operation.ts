@@ -81,15 +81,15 @@ const MAX_UID_LENGTH = 64
 
 /**
  * Receives one object. `write` takes the data set's bytes as they arrive and copies them into a
- * batch, written out when full (the head, which stays in memory until the commit, as it fills, 64
- * KiB at a time), or, past the head, writes a long run as it is (the caller may
- * reuse its buffer as soon as `write` returns: the receiver reads the socket into one buffer it
- * reuses); `end` seals the object when its file was prepared, writes the rest, hands the file to
- * `spool.commit` with the first batch as its head, and resolves with the status to answer: Success
- * only once the spool says the object is durable (accepted, stored, duplicate or new version); 0xA700
- * Refused: Out of Resources for a write or commit failure, which the sender may retry; 0xC000
- * Error: Cannot understand for an object the spool quarantined (a UID that is not a DICOM UID,
- * unreadable data), which resending will not mend (PS3.4 B.2.3).
+ * batch, written out when full (the head, which stays in memory until the commit, as it fills,
+ * 64 KiB at a time), or, past the head, writes a long run as it is (the caller may reuse its buffer
+ * as soon as `write` returns: the receiver reads the socket into one buffer it reuses); `end`
+ * seals the object when its file was prepared, writes the rest, hands the file to `spool.commit`
+ * with the first batch as its head, and resolves with the status to answer: Success only once the
+ * spool says the object is durable (accepted, stored, duplicate or new version); 0xA700 Refused:
+ * Out of Resources for a write or commit failure, which the sender may retry; 0xC000 Error: Cannot
+ * understand for an object the spool quarantined (a UID that is not a DICOM UID, unreadable data),
+ * which resending will not mend (PS3.4 B.2.3).
  *
  * The incoming file is written with synchronous calls on purpose: each is a copy into the page
  * cache (tens of microseconds for a batch), while an asynchronous call costs two thread hand-offs,
